@@ -1,0 +1,29 @@
+"""Assembles the Management API from its resource routes."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from connector.api.body import json_response
+from connector.api.management.common import Body, auth_and_errors
+from connector.api.management.definitions import definition_routes
+from connector.api.management.openapi import openapi_document
+from connector.api.management.processes import process_routes
+
+
+def build_management_root(
+    *, api_key: str, base_path: str, max_body: int, **services: object
+) -> web.Application:
+    body = Body(max_body)
+    api = web.Application(middlewares=[auth_and_errors(api_key, open_paths=("/openapi.json",))])
+    entities = services.pop("entities")
+    api.add_routes(definition_routes(entities, body))  # type: ignore[arg-type]
+    api.add_routes(process_routes(entities=entities, body=body, **services))  # type: ignore[arg-type]
+
+    async def openapi(request: web.Request) -> web.Response:
+        return json_response(openapi_document(base_path))
+
+    api.router.add_get("/openapi.json", openapi)
+    root = web.Application()
+    root.add_subapp(base_path, api)
+    return root

@@ -1,0 +1,71 @@
+"""Shared pieces of the Management API handlers: auth, errors, bodies, queries."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from connector.api.body import json_response, read_json
+from connector.errors import InvalidStateTransition, KarezError
+from connector.management_codec.common import parse_query_spec, render_error
+from connector.query import apply
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error_response(exc: KarezError) -> web.Response:
+    status = exc.status
+    if isinstance(exc, InvalidStateTransition):
+        status = 409  # EDC answers a state conflict with 409 on the Management API
+    body = render_error([(exc.message, exc.error_type, exc.path, exc.invalid_value)])
+    return json_response(body, status=status)
+
+
+def auth_and_errors(api_key: str, open_paths: tuple[str, ...] = ()) -> Any:
+    expected = api_key.encode()
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            if not (open_paths and request.path.endswith(open_paths)):
+                given = request.headers.get("X-Api-Key", "").encode()
+                if not given or not hmac.compare_digest(given, expected):
+                    return json_response(
+                        render_error([("missing or wrong X-Api-Key", "AuthenticationFailed",
+                                       "X-Api-Key", None)]),
+                        status=401,
+                    )
+            return await handler(request)
+        except KarezError as exc:
+            if exc.status >= 500 and exc.status != 502:
+                log.exception("management request failed")
+            return error_response(exc)
+        except web.HTTPException:
+            raise
+        except Exception:
+            log.exception("unexpected error on %s", request.path)
+            return json_response(
+                render_error([("internal error", "InternalError", None, None)]), status=500
+            )
+
+    return middleware
+
+
+class Body:
+    """Reads Management API bodies with the configured size limit."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    async def json(self, request: web.Request, *, optional: bool = False) -> Any:
+        return await read_json(request, self.limit, optional=optional)
+
+    async def query(self, request: web.Request, items: list[dict]) -> list[dict]:
+        spec = parse_query_spec(await self.json(request, optional=True))
+        return apply(items, spec)

@@ -1,0 +1,75 @@
+"""Policy decisions for a caller: builds the request context and asks the policy engine.
+
+The claims about a participant come through one interface (:class:`ClaimsSource`); until the
+identity issue lands they come from the configured list of trusted participants.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from connector.domain import Json
+from connector.policy import Decision, RequestContext, evaluate
+
+
+class ClaimsSource(Protocol):
+    def claims_for(self, participant_id: str) -> dict[str, Any]: ...
+
+
+class ConfiguredClaims:
+    """Claims from the node's configuration: the participant's id and display name."""
+
+    def __init__(self, names: dict[str, str | None]) -> None:
+        self._names = names
+
+    def claims_for(self, participant_id: str) -> dict[str, Any]:
+        claims: dict[str, Any] = {"participantId": participant_id}
+        name = self._names.get(participant_id)
+        if name:
+            claims["name"] = name
+        return claims
+
+
+def has_rules(policy: Json) -> bool:
+    return any(policy.get(k) for k in ("permission", "prohibition", "obligation"))
+
+
+class PolicyDecider:
+    def __init__(self, claims: ClaimsSource) -> None:
+        self._claims = claims
+
+    def decide(
+        self,
+        policy: Json,
+        participant_id: str,
+        scope: str,
+        *,
+        asset_id: str | None = None,
+        agreement_time: datetime | None = None,
+        now: datetime | None = None,
+    ) -> Decision | None:
+        """The engine's decision, or None for a policy without rules (open, as in EDC)."""
+        if not has_rules(policy):
+            return None
+        ctx = RequestContext(
+            participant_id=participant_id,
+            claims=self._claims.claims_for(participant_id),
+            asset_id=asset_id,
+            now=now or datetime.now(UTC),
+            agreement_time=agreement_time,
+            scope=scope,
+        )
+        return evaluate(policy, ctx)
+
+
+def permitted(decision: Decision | None) -> bool:
+    return decision is None or decision.permitted
+
+
+def explanation(decision: Decision | None) -> list[str]:
+    return [] if decision is None else list(decision.explain())
+
+
+def record(decision: Decision | None) -> Json | None:
+    return None if decision is None else decision.to_record()

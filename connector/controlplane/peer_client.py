@@ -1,0 +1,91 @@
+"""Sends DSP requests to other connectors, each signed with this node's protocol token."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from connector.errors import PeerError
+from connector.identity.tokens import ProtocolTokenSigner
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PeerResponse:
+    status: int
+    body: Any  # parsed JSON, or None
+
+
+class PeerClient:
+    def __init__(
+        self, session: aiohttp.ClientSession, signer: ProtocolTokenSigner, token_ttl_s: int = 60
+    ) -> None:
+        self._session = session
+        self._signer = signer
+        self._ttl = token_ttl_s
+
+    def _headers(self, audience: str) -> dict[str, str]:
+        return {
+            "Authorization": self._signer.sign(audience, ttl_s=self._ttl),
+            "Content-Type": "application/json",
+        }
+
+    async def request(
+        self, method: str, url: str, audience: str, body: Any = None
+    ) -> PeerResponse:
+        """Send one request; any answer (2xx or not) is returned, transport failures raise."""
+        data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
+        try:
+            async with self._session.request(
+                method, url, data=data, headers=self._headers(audience)
+            ) as resp:
+                raw = await resp.read()
+                parsed: Any = None
+                if raw:
+                    try:
+                        parsed = json.loads(raw)
+                    except ValueError:
+                        parsed = raw[:500].decode("utf-8", "replace")
+                return PeerResponse(resp.status, parsed)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise PeerError(f"could not reach {url}: {type(exc).__name__}: {exc}") from exc
+
+    async def call(self, method: str, url: str, audience: str, body: Any = None) -> Any:
+        """Like :meth:`request` but raises ``PeerError`` (with the peer's reasons) on non-2xx."""
+        resp = await self.request(method, url, audience, body)
+        if resp.status >= 300:
+            raise PeerError(
+                f"{url} answered {resp.status}: {describe_error(resp.body)}",
+                peer_status=resp.status,
+                reasons=error_reasons(resp.body),
+            )
+        return resp.body
+
+
+def error_reasons(body: Any) -> list[str]:
+    """The ``reason`` list of a DSP error body (or the EDC-style message list)."""
+    if isinstance(body, dict):
+        reason = body.get("reason")
+        if isinstance(reason, list):
+            return [str(r) if not isinstance(r, dict) else json.dumps(r) for r in reason]
+        if reason is not None:
+            return [str(reason)]
+        if "message" in body:
+            return [str(body["message"])]
+    if isinstance(body, list):
+        return [str(item.get("message", item)) if isinstance(item, dict) else str(item) for item in body]
+    if isinstance(body, str) and body:
+        return [body]
+    return []
+
+
+def describe_error(body: Any) -> str:
+    reasons = error_reasons(body)
+    code = body.get("code") if isinstance(body, dict) else None
+    text = "; ".join(reasons) if reasons else "no reason given"
+    return f"[{code}] {text}" if code else text

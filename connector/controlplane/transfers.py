@@ -1,0 +1,466 @@
+"""Transfer processes on both sides, as persisted state machines (rules in
+``connector.protocol.transfer``). The provider issues the data address (with an access
+token for its public data plane) when it starts a transfer; the consumer keeps it as an EDR.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from connector.controlplane.decisions import PolicyDecider, explanation, permitted
+from connector.controlplane.negotiations import APPROVAL
+from connector.controlplane.process import check_pids, load_for_peer, retrying, save_process
+from connector.domain import (
+    CONSUMER,
+    PROVIDER,
+    Asset,
+    CallbackAddress,
+    ContractAgreement,
+    ContractNegotiation,
+    EndpointDataReference,
+    Json,
+    OutboxMessage,
+    TransferProcess,
+    new_urn,
+)
+from connector.errors import Forbidden, NotFound, ValidationFailure
+from connector.protocol import messages as m
+from connector.protocol import negotiation as nsm
+from connector.protocol import transfer as tsm
+from connector.protocol.transfer import TransferState as T
+from connector.store.base import Session, Store
+
+log = logging.getLogger(__name__)
+
+REQUEST = "TransferRequestMessage"
+START = "TransferStartMessage"
+COMPLETION = "TransferCompletionMessage"
+SUSPENSION = "TransferSuspensionMessage"
+TERMINATION = "TransferTerminationMessage"
+
+PATH_SUFFIX = {
+    START: "start",
+    COMPLETION: "completion",
+    SUSPENSION: "suspension",
+    TERMINATION: "termination",
+}
+SENDING_STATE = {
+    REQUEST: T.REQUESTING,
+    (START, PROVIDER): T.STARTING,
+    (START, CONSUMER): T.RESUMING,
+    COMPLETION: T.COMPLETING,
+    SUSPENSION: T.SUSPENDING,
+    TERMINATION: T.TERMINATING,
+}
+SUPPORTED_TYPES = ("HttpData-PULL",)
+
+#: Issues the pull data address (endpoint + token) for a started provider transfer.
+DataAddressIssuer = Callable[[TransferProcess], Json]
+
+
+class TransferManager:
+    def __init__(
+        self,
+        store: Store,
+        decider: PolicyDecider,
+        participant_id: str,
+        protocol_url: str,
+        issue_data_address: DataAddressIssuer,
+        *,
+        default_approval: str = "auto",
+        wake_outbox: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._store = store
+        self._decider = decider
+        self.participant_id = participant_id
+        self._protocol_url = protocol_url
+        self._issue = issue_data_address
+        self._default_approval = default_approval
+        self._wake = wake_outbox
+
+    # ------------------------------------------------------------------ helpers
+    def _manual(self, t: TransferProcess) -> bool:
+        value = t.private_properties.get(APPROVAL)
+        if value is None:
+            return self._default_approval == "manual"
+        return str(value).lower() == "manual"
+
+    @staticmethod
+    def _payload(t: TransferProcess) -> Json:
+        return {
+            "transferProcessId": t.id,
+            "counterPartyId": t.counter_party_id,
+            "contractId": t.agreement_id,
+            "assetId": t.asset_id,
+            "transferType": t.transfer_type,
+            "state": t.state,
+            "type": t.role,
+        }
+
+    async def _save(
+        self,
+        s: Session,
+        t: TransferProcess,
+        *,
+        previous_state: str | None,
+        outgoing: list[OutboxMessage] | None = None,
+        new: bool = False,
+    ) -> None:
+        await save_process(
+            s, "transfer", t, previous_state=previous_state, outgoing=outgoing, new=new,
+            payload=self._payload(t),
+        )
+
+    def _outgoing(self, t: TransferProcess, send: str, reason: str | None) -> OutboxMessage | None:
+        cpid, ppid = t.consumer_pid, t.provider_pid
+        if send == REQUEST:
+            body = m.transfer_request(
+                cpid, t.agreement_id, t.transfer_type, self._protocol_url,
+                data_address=t.data_destination,
+            )
+            path = "transfers/request"
+        else:
+            if cpid is None or ppid is None:
+                return None
+            if send == START:
+                data_address = self._issue(t) if t.role == PROVIDER else None
+                body = m.transfer_start(cpid, ppid, data_address=data_address)
+            elif send == COMPLETION:
+                body = m.transfer_completion(cpid, ppid)
+            elif send == SUSPENSION:
+                body = m.transfer_suspension(cpid, ppid, code="SUSPENDED", reason=_reasons(reason))
+            else:
+                body = m.transfer_termination(
+                    cpid, ppid, code="TERMINATED", reason=_reasons(reason)
+                )
+            pid = cpid if t.role == PROVIDER else ppid
+            path = f"transfers/{pid}/{PATH_SUFFIX[send]}"
+        return OutboxMessage(
+            id=str(uuid.uuid4()),
+            process_id=t.id,
+            process_kind="transfer",
+            message_type=send,
+            url=nsm.join_url(t.counter_party_address, path),
+            body=body,
+            counter_party_id=t.counter_party_id,
+        )
+
+    async def _apply_command(
+        self,
+        s: Session,
+        t: TransferProcess,
+        name: str,
+        *,
+        reason: str | None = None,
+        previous_state: str | None = None,
+        new: bool = False,
+    ) -> None:
+        before = previous_state if previous_state is not None else t.state
+        tr = tsm.command(t.role, t.state, name)
+        t.state = tr.state
+        if reason and name in ("terminate", "suspend"):
+            t.error_detail = reason
+        msg = self._outgoing(t, tr.send, reason)
+        if msg is None:
+            t.state = T.TERMINATED
+        await self._save(s, t, previous_state=before, outgoing=[msg] if msg else [], new=new)
+
+    async def _policy_problem(self, s: Session, agreement: ContractAgreement) -> str | None:
+        """Re-evaluate the agreement's policy at transfer time (windows, counts, revocation)."""
+        signed = datetime.fromtimestamp(agreement.signing_date / 1000, UTC)
+        decision = self._decider.decide(
+            agreement.policy, agreement.consumer_id, "transfer",
+            asset_id=agreement.asset_id, agreement_time=signed,
+        )
+        if permitted(decision):
+            return None
+        return "policy denied: " + ("; ".join(explanation(decision)) or "not satisfied")
+
+    # ------------------------------------------------------------------ consumer API
+    async def initiate(
+        self,
+        *,
+        counter_party_address: str,
+        contract_id: str,
+        transfer_type: str,
+        data_destination: Json | None,
+        callback_addresses: list[CallbackAddress],
+        private_properties: Json,
+        protocol: str,
+    ) -> TransferProcess:
+        async def run() -> TransferProcess:
+            async with self._store.session() as s:
+                t = await self._new_consumer_transfer(
+                    s, counter_party_address=counter_party_address, contract_id=contract_id,
+                    transfer_type=transfer_type, data_destination=data_destination,
+                    callback_addresses=callback_addresses,
+                    private_properties=private_properties, protocol=protocol,
+                )
+                await self._apply_command(s, t, "request", new=True, previous_state="")
+                return t
+
+        t = await retrying(run)
+        self._wake()
+        return t
+
+    async def _new_consumer_transfer(
+        self, s: Session, *, counter_party_address: str, contract_id: str, transfer_type: str,
+        data_destination: Json | None, callback_addresses: list[CallbackAddress],
+        private_properties: Json, protocol: str,
+    ) -> TransferProcess:
+        agreement = await s.get(ContractAgreement, contract_id)
+        if agreement is None or agreement.consumer_id != self.participant_id:
+            raise ValidationFailure(
+                f"no contract agreement {contract_id!r} with this node as consumer",
+                path="contractId", invalid_value=contract_id,
+            )
+        tid = new_urn()
+        return TransferProcess(
+            id=tid,
+            role=CONSUMER,
+            state=T.INITIAL,
+            counter_party_id=agreement.provider_id,
+            counter_party_address=counter_party_address,
+            agreement_id=agreement.id,
+            transfer_type=transfer_type,
+            consumer_pid=tid,
+            protocol=protocol,
+            asset_id=agreement.asset_id,
+            data_destination=data_destination,
+            callback_addresses=callback_addresses,
+            private_properties=private_properties,
+        )
+
+    async def pull_after_finalized(
+        self, s: Session, n: ContractNegotiation
+    ) -> list[OutboxMessage]:
+        """EDR flow: once a negotiation started through ``POST /v3/edrs`` is FINALIZED, start an
+        HttpData-PULL transfer in the same transaction."""
+        if not n.edr or n.agreement_id is None:
+            return []
+        t = await self._new_consumer_transfer(
+            s, counter_party_address=n.counter_party_address, contract_id=n.agreement_id,
+            transfer_type="HttpData-PULL", data_destination=None,
+            callback_addresses=n.callback_addresses, private_properties={}, protocol=n.protocol,
+        )
+        await self._apply_command(s, t, "request", new=True, previous_state="")
+        return []
+
+    # ------------------------------------------------------------------ operator commands
+    async def command(
+        self, transfer_id: str, name: str, *, reason: str | None = None
+    ) -> TransferProcess:
+        async def run() -> TransferProcess:
+            async with self._store.session() as s:
+                t = await s.get(TransferProcess, transfer_id)
+                if t is None:
+                    raise NotFound(
+                        f"transfer process {transfer_id} not found", path="id",
+                        invalid_value=transfer_id,
+                    )
+                if name == "start" and t.role == PROVIDER:
+                    agreement = await s.get(ContractAgreement, t.agreement_id)
+                    problem = await self._policy_problem(s, agreement) if agreement else "no agreement"
+                    if problem:
+                        raise ValidationFailure(problem, path="contractId")
+                await self._apply_command(s, t, name, reason=reason)
+                return t
+
+        t = await retrying(run)
+        self._wake()
+        return t
+
+    # ------------------------------------------------------------------ protocol: provider
+    async def on_request(self, caller: str, msg: Json) -> tuple[TransferProcess, str]:
+        async def run() -> tuple[TransferProcess, str]:
+            async with self._store.session() as s:
+                existing = await s.find_transfer(
+                    PROVIDER, counter_party_id=caller, consumer_pid=msg["consumerPid"]
+                )
+                if existing is not None:
+                    return existing, tsm.dsp_state(existing.state)
+                agreement_id = msg["agreementId"]
+                agreement = await s.get(ContractAgreement, agreement_id)
+                if (
+                    agreement is None
+                    or agreement.provider_id != self.participant_id
+                    or agreement.consumer_id != caller
+                ):
+                    raise ValidationFailure(
+                        f"unknown agreement {agreement_id!r}", path="agreementId",
+                        invalid_value=agreement_id,
+                    )
+                negotiation = (
+                    await s.get(ContractNegotiation, agreement.negotiation_id)
+                    if agreement.negotiation_id else None
+                )
+                if negotiation is None or negotiation.state != nsm.NegotiationState.FINALIZED:
+                    raise ValidationFailure(
+                        f"agreement {agreement_id!r} is not finalized", path="agreementId",
+                        invalid_value=agreement_id,
+                    )
+                fmt = msg["format"]
+                if fmt not in SUPPORTED_TYPES:
+                    raise ValidationFailure(
+                        f"unsupported format {fmt!r}; supported: {', '.join(SUPPORTED_TYPES)}",
+                        path="format", invalid_value=fmt,
+                    )
+                asset = await s.get(Asset, agreement.asset_id)
+                tid = new_urn()
+                t = TransferProcess(
+                    id=tid,
+                    role=PROVIDER,
+                    state=tsm.initial_state(PROVIDER, REQUEST),
+                    counter_party_id=caller,
+                    counter_party_address=msg["callbackAddress"],
+                    agreement_id=agreement.id,
+                    transfer_type=fmt,
+                    consumer_pid=msg["consumerPid"],
+                    provider_pid=tid,
+                    asset_id=agreement.asset_id,
+                    data_destination=msg.get("dataAddress"),
+                    content_data_address=asset.data_address if asset else None,
+                    private_properties={
+                        k: v for k, v in negotiation.private_properties.items() if k == APPROVAL
+                    },
+                )
+                await self._save(s, t, previous_state=None, new=True)
+                problem = await self._policy_problem(s, agreement)
+                if problem is None and asset is None:
+                    problem = f"asset {agreement.asset_id} no longer exists"
+                if problem:
+                    await self._apply_command(s, t, "terminate", reason=problem)
+                elif not self._manual(t):
+                    await self._apply_command(s, t, "start")
+                return t, "REQUESTED"
+
+        t, state = await retrying(run)
+        self._wake()
+        return t, state
+
+    # ------------------------------------------------------------------ protocol: both sides
+    async def on_message(
+        self, caller: str, pid: str, message_type: str, msg: Json
+    ) -> tuple[TransferProcess, str]:
+        async def run() -> tuple[TransferProcess, str]:
+            async with self._store.session() as s:
+                t = await load_for_peer(s, TransferProcess, caller, pid, "transfer process")
+                check_pids(t, msg)
+                tr = tsm.receive(t.role, t.state, message_type)
+                if tr.duplicate:
+                    return t, tsm.dsp_state(t.state)
+                before = t.state
+                t.state = tr.state
+                if t.role == CONSUMER and t.provider_pid is None and msg.get("providerPid"):
+                    t.provider_pid = msg["providerPid"]
+                if message_type in (TERMINATION, SUSPENSION):
+                    reasons = msg.get("reason") or []
+                    if reasons:
+                        t.error_detail = "; ".join(str(r) for r in reasons)
+                if t.role == CONSUMER and message_type == START:
+                    await self._store_edr(s, t, msg.get("dataAddress"))
+                await self._save(s, t, previous_state=before)
+                if t.role == PROVIDER and t.state == T.RESUMING and not self._manual(t):
+                    await self._apply_command(s, t, "start")
+                return t, tsm.dsp_state(tr.state)
+
+        t, state = await retrying(run)
+        self._wake()
+        return t, state
+
+    async def _store_edr(self, s: Session, t: TransferProcess, data_address: Any) -> None:
+        if not isinstance(data_address, dict):
+            return
+        props = m.endpoint_properties(data_address)
+        agreement = await s.get(ContractAgreement, t.agreement_id)
+        edr = EndpointDataReference(
+            transfer_process_id=t.id,
+            agreement_id=t.agreement_id,
+            asset_id=t.asset_id,
+            provider_id=t.counter_party_id,
+            contract_negotiation_id=agreement.negotiation_id if agreement else None,
+            endpoint=str(data_address.get("endpoint", "")),
+            authorization=props.pop("authorization", ""),
+            endpoint_type=str(data_address.get("endpointType", "")),
+            properties=props,
+        )
+        if await s.get(EndpointDataReference, t.id) is None:
+            await s.insert(edr)
+        else:
+            await s.update(edr)
+
+    async def get_for_peer(self, caller: str, pid: str) -> TransferProcess:
+        async with self._store.session() as s:
+            return await load_for_peer(s, TransferProcess, caller, pid, "transfer process")
+
+    # ------------------------------------------------------------------ outbox answers
+    async def on_delivered(self, s: Session, msg: OutboxMessage, body: Any) -> None:
+        t = await s.get(TransferProcess, msg.process_id)
+        if t is None:
+            return
+        key: Any = (msg.message_type, t.role) if msg.message_type == START else msg.message_type
+        sent_state = SENDING_STATE.get(key)
+        if t.role == CONSUMER and t.provider_pid is None and isinstance(body, dict):
+            ppid = body.get("providerPid")
+            if isinstance(ppid, str):
+                t.provider_pid = ppid
+        new_state = tsm.acknowledged(sent_state, t.state) if sent_state else None
+        if new_state is None:
+            if t.provider_pid is not None:
+                await s.update(t)
+            return
+        before = t.state
+        t.state = new_state
+        await self._save(s, t, previous_state=before)
+
+    async def on_failed(self, s: Session, msg: OutboxMessage, error: str) -> None:
+        t = await s.get(TransferProcess, msg.process_id)
+        if t is None or t.state in (T.COMPLETED, T.TERMINATED):
+            return
+        before = t.state
+        t.state = T.TERMINATED
+        t.error_detail = f"{msg.message_type} failed: {error}"
+        await self._save(s, t, previous_state=before)
+
+
+def _reasons(reason: str | None) -> list[str] | None:
+    return [reason] if reason else None
+
+
+class DataAccess:
+    """Decides, for each request to the public data plane, whether a token still grants data.
+
+    The token only names the transfer; the transfer's current state and the agreement's policy
+    decide, so suspension, termination or an expired window stop access at once.
+    """
+
+    def __init__(self, store: Store, decider: PolicyDecider) -> None:
+        self._store = store
+        self._decider = decider
+
+    async def data_address(self, transfer_id: str, agreement_id: str, consumer_id: str) -> Json:
+        async with self._store.session() as s:
+            t = await s.get(TransferProcess, transfer_id)
+            if t is None or t.role != PROVIDER or t.counter_party_id != consumer_id:
+                raise Forbidden("the token names no transfer of this consumer")
+            if t.agreement_id != agreement_id:
+                raise Forbidden("the token was issued for another agreement")
+            if t.state != T.STARTED:
+                raise Forbidden(f"transfer {transfer_id} is {t.state}, not STARTED")
+            agreement = await s.get(ContractAgreement, agreement_id)
+        if agreement is None:
+            raise Forbidden("the agreement no longer exists")
+        signed = datetime.fromtimestamp(agreement.signing_date / 1000, UTC)
+        decision = self._decider.decide(
+            agreement.policy, consumer_id, "transfer", asset_id=agreement.asset_id,
+            agreement_time=signed,
+        )
+        if not permitted(decision):
+            raise Forbidden("policy denied: " + "; ".join(explanation(decision)))
+        if not t.content_data_address:
+            raise NotFound("the dataset has no data address")
+        return t.content_data_address

@@ -1,0 +1,118 @@
+"""The ``File`` data source (Karez's own type): a file on the provider, streamed in chunks.
+
+Address properties: ``path`` (absolute), optional ``contentType``. Supports ``HEAD``, a single
+``Range`` and ``If-Range``; reads happen in a worker thread, one chunk at a time, so memory use
+does not depend on the file's size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+import os
+import stat
+from email.utils import formatdate
+
+from aiohttp import web
+
+from connector.dataplane.address import Address, text
+from connector.dataplane.ranges import ByteRange, Unsatisfiable, if_range_matches, parse_range
+from connector.dataplane.streaming import CHUNK_SIZE, Meter, OnComplete, TransferInterrupted
+from connector.errors import KarezError, NotFound, ValidationFailure
+
+FILE_TYPE = "File"
+_NOT_AVAILABLE = "The requested data is not available"
+
+
+async def serve_file(
+    request: web.Request, address: Address, *, on_complete: OnComplete | None = None
+) -> web.StreamResponse:
+    """Stream the file named by ``address`` as the answer to ``request`` (GET or HEAD)."""
+    if request.method not in ("GET", "HEAD"):
+        raise ValidationFailure(f"method {request.method} is not supported for file data")
+    path = text(address, "path")
+    if path is None or not os.path.isabs(path):
+        raise KarezError("The data address of this asset is misconfigured")
+    loop = asyncio.get_running_loop()
+    fd, info = await loop.run_in_executor(None, _open_regular, path)
+    try:
+        return await _respond(request, address, path, fd, info, on_complete)
+    finally:
+        os.close(fd)
+
+
+def _open_regular(path: str) -> tuple[int, os.stat_result]:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except (FileNotFoundError, NotADirectoryError):
+        raise NotFound(_NOT_AVAILABLE) from None
+    except PermissionError:
+        raise KarezError("The requested data cannot be read") from None
+    info = os.fstat(fd)
+    if stat.S_ISREG(info.st_mode):
+        return fd, info
+    os.close(fd)
+    if stat.S_ISDIR(info.st_mode):
+        raise ValidationFailure("The data address names a directory, which cannot be served yet")
+    raise KarezError("The data address does not name a regular file")
+
+
+async def _respond(
+    request: web.Request,
+    address: Address,
+    path: str,
+    fd: int,
+    info: os.stat_result,
+    on_complete: OnComplete | None,
+) -> web.StreamResponse:
+    size = info.st_size
+    etag = f'"{info.st_mtime_ns:x}-{size:x}"'
+    last_modified = int(info.st_mtime)
+    headers = {
+        "Content-Type": text(address, "contentType")
+        or mimetypes.guess_type(path)[0]
+        or "application/octet-stream",
+        "Accept-Ranges": "bytes",
+        "ETag": etag,
+        "Last-Modified": formatdate(last_modified, usegmt=True),
+    }
+    byte_range: ByteRange | None = None
+    if if_range_matches(request.headers.get("If-Range"), etag, last_modified):
+        try:
+            byte_range = parse_range(request.headers.get("Range"), size)
+        except Unsatisfiable:
+            headers["Content-Range"] = f"bytes */{size}"
+            response = web.Response(status=416, headers=headers)
+            await response.prepare(request)
+            await response.write_eof()
+            await Meter(whole_body=False).report(on_complete)
+            return response
+
+    response = web.StreamResponse(status=200 if byte_range is None else 206, headers=headers)
+    if byte_range is None:
+        byte_range = ByteRange(0, size - 1)
+    else:
+        response.headers["Content-Range"] = byte_range.content_range(size)
+    response.content_length = byte_range.length
+    await response.prepare(request)
+
+    meter = Meter(whole_body=response.status == 200 and request.method == "GET")
+    if request.method == "GET":
+        await _copy(response, fd, byte_range, meter)
+    await response.write_eof()
+    await meter.report(on_complete)
+    return response
+
+
+async def _copy(response: web.StreamResponse, fd: int, byte_range: ByteRange, meter: Meter) -> None:
+    loop = asyncio.get_running_loop()
+    offset, remaining = byte_range.start, byte_range.length
+    while remaining > 0:
+        chunk = await loop.run_in_executor(None, os.pread, fd, min(CHUNK_SIZE, remaining), offset)
+        if not chunk:
+            response.force_close()
+            raise TransferInterrupted("the file shrank while it was being sent")
+        meter.update(chunk)
+        await response.write(chunk)
+        offset += len(chunk)
+        remaining -= len(chunk)

@@ -1,0 +1,145 @@
+"""Access and refresh tokens for the provider's public data plane.
+
+Both are JWTs signed with the data plane's key and checked by the same service. They are
+explicitly typed (RFC 8725 section 3.11) in the header (``typ``) and in a claim (``token_use``),
+so neither kind passes as the other, nor as a protocol token (``typ`` ``JWT``).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from connector.errors import Unauthorized
+from connector.identity import jose, keys
+from connector.identity.keys import PrivateKey
+
+ACCESS_TYP = "at+jwt"
+REFRESH_TYP = "karez-refresh+jwt"
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    """What a valid access token grants. Times are epoch milliseconds."""
+
+    transfer_id: str
+    agreement_id: str
+    asset_id: str
+    consumer_id: str
+    token_id: str
+    issued_at: int
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class RefreshClaims:
+    """What a valid refresh token names. Times are epoch milliseconds."""
+
+    transfer_id: str
+    consumer_id: str
+    token_id: str
+    issued_at: int
+    expires_at: int
+
+
+class AccessTokenService:
+    """Issues and verifies the data plane's access and refresh tokens."""
+
+    def __init__(
+        self,
+        private_key: PrivateKey,
+        public_jwk: Mapping[str, Any],
+        issuer: str,
+        *,
+        audience: str | None = None,
+        leeway_s: float = 5,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        own = keys.public_jwk(private_key)
+        if keys.jwk_thumbprint(dict(public_jwk)) != own["kid"]:
+            raise ValueError("public_jwk does not belong to private_key")
+        self.issuer = issuer
+        self.audience = audience or issuer
+        self.kid = str(public_jwk.get("kid") or own["kid"])
+        self.alg = keys.algorithm_of(private_key)
+        self.leeway_s = leeway_s
+        self._clock = clock
+        self._signing_key = jose.jose_key(private_key)
+        self._verifying_key = jose.jose_key(private_key.public_key())
+
+    def issue(
+        self, transfer_id: str, agreement_id: str, asset_id: str, consumer_id: str, ttl_s: int = 300
+    ) -> tuple[str, int]:
+        """A short-lived access token for one transfer; returns ``(token, expires_at_ms)``."""
+        extra = {"transferId": transfer_id, "agreementId": agreement_id, "assetId": asset_id}
+        return self._issue(ACCESS_TYP, "access", consumer_id, ttl_s, extra)
+
+    def verify(self, header_value: str | None) -> AccessClaims:
+        """The claims of a valid access token (raw or ``Bearer x``), else ``Unauthorized``."""
+        claims = self._verify(header_value, ACCESS_TYP, "access")
+        return AccessClaims(
+            transfer_id=jose.str_claim(claims, "transferId"),
+            agreement_id=jose.str_claim(claims, "agreementId"),
+            asset_id=jose.str_claim(claims, "assetId"),
+            consumer_id=jose.str_claim(claims, "sub"),
+            token_id=jose.str_claim(claims, "jti"),
+            issued_at=claims["iat"] * 1000,
+            expires_at=claims["exp"] * 1000,
+        )
+
+    def issue_refresh(
+        self, transfer_id: str, consumer_id: str, ttl_s: int = 86_400
+    ) -> tuple[str, int]:
+        """A refresh token for ``transfer_id``; returns ``(token, expires_at_ms)``."""
+        return self._issue(REFRESH_TYP, "refresh", consumer_id, ttl_s, {"transferId": transfer_id})
+
+    def verify_refresh(self, header_value: str | None) -> RefreshClaims:
+        """The claims of a valid refresh token (raw or ``Bearer x``), else ``Unauthorized``."""
+        claims = self._verify(header_value, REFRESH_TYP, "refresh")
+        return RefreshClaims(
+            transfer_id=jose.str_claim(claims, "transferId"),
+            consumer_id=jose.str_claim(claims, "sub"),
+            token_id=jose.str_claim(claims, "jti"),
+            issued_at=claims["iat"] * 1000,
+            expires_at=claims["exp"] * 1000,
+        )
+
+    def _issue(
+        self, typ: str, use: str, subject: str, ttl_s: int, extra: dict[str, str]
+    ) -> tuple[str, int]:
+        if ttl_s <= 0:
+            raise ValueError("ttl_s must be positive")
+        now = int(self._clock())
+        claims = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": subject,
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl_s,
+            "jti": str(uuid.uuid4()),
+            "token_use": use,
+            **extra,
+        }
+        header = {"alg": self.alg, "kid": self.kid, "typ": typ}
+        return jose.sign(header, claims, self._signing_key), (now + ttl_s) * 1000
+
+    def _verify(self, header_value: str | None, typ: str, use: str) -> dict[str, Any]:
+        token = jose.bearer_token(header_value)
+        header, claims = jose.decode_unverified(token)
+        if header.get("typ") != typ:
+            raise Unauthorized("wrong token type")
+        if header.get("kid") != self.kid or header["alg"] != self.alg:
+            raise Unauthorized("unknown signing key")
+        jose.verify_signature(token, self.alg, self._verifying_key)
+        if claims.get("token_use") != use:
+            raise Unauthorized("wrong token type")
+        if claims.get("iss") != self.issuer:
+            raise Unauthorized("unknown issuer")
+        if claims.get("aud") != self.audience:
+            raise Unauthorized("wrong audience")
+        jose.check_times(claims, self._clock(), self.leeway_s)
+        return claims

@@ -1,0 +1,84 @@
+"""A PyLD document loader that serves bundled and configured context files, never the network.
+
+Every ``@context`` URL (and every ``@import`` target, which PyLD loads through the same
+loader) must be either one of the bundled files listed in ``contexts/index.json`` or one the
+operator mapped to a local file (``extra``). Any other URL raises
+:class:`connector.errors.UnknownContext`, which the API layer answers with 400.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from functools import cache
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+from connector.errors import UnknownContext
+
+CONTEXTS_DIR = Path(__file__).parent / "contexts"
+
+
+@cache
+def bundled_index() -> dict[str, str]:
+    """URL -> file name of every bundled context."""
+    with (CONTEXTS_DIR / "index.json").open(encoding="utf-8") as fh:
+        return dict(json.load(fh))
+
+
+@cache
+def _bundled_document(name: str) -> Any:
+    with (CONTEXTS_DIR / name).open(encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _read_extra(url: str, path: str | PathLike[str]) -> Any:
+    try:
+        with Path(path).open(encoding="utf-8") as fh:
+            document = json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"JSON-LD context for {url} cannot be read from {path}: {exc}") from exc
+    if not isinstance(document, dict):
+        raise ValueError(f"JSON-LD context file {path} (for {url}) is not a JSON object")
+    return document
+
+
+class BundledLoader:
+    """Callable document loader for PyLD (``options["documentLoader"]``).
+
+    ``extra`` maps further URLs to local files; they are read (and checked) once, here, so a
+    bad configuration fails at start-up. Parsed documents stay in memory; each call hands
+    PyLD a private copy, because PyLD may modify what it is given.
+    """
+
+    def __init__(self, extra: Mapping[str, str | PathLike[str]] | None = None) -> None:
+        self._extra = {url: _read_extra(url, path) for url, path in (extra or {}).items()}
+
+    def known_urls(self) -> set[str]:
+        """Every URL this loader serves."""
+        return set(bundled_index()) | set(self._extra)
+
+    def document(self, url: str) -> Any:
+        """The parsed context document for ``url`` (shared; do not modify)."""
+        if url in self._extra:
+            return self._extra[url]
+        name = bundled_index().get(url)
+        if name is None:
+            raise UnknownContext(
+                f"Unknown JSON-LD context {url!r}: remote contexts are never fetched; "
+                "use a bundled context or ask the operator to configure this one",
+                path="@context",
+                invalid_value=url,
+            )
+        return _bundled_document(name)
+
+    def __call__(self, url: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return {
+            "contextUrl": None,
+            "documentUrl": url,
+            "contentType": "application/ld+json",
+            "document": copy.deepcopy(self.document(url)),
+            "tag": "static",  # never changes: PyLD may cache what it derives from it
+        }

@@ -1,0 +1,202 @@
+"""One Karez node: wires the store, identity, services and the four HTTP apps together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+
+import aiohttp
+from aiohttp import web
+
+from connector.api.dsp import build_dsp_app, build_protocol_root
+from connector.api.management import build_management_root
+from connector.api.observability import build_observability_app
+from connector.api.public import build_public_app
+from connector.config import Settings
+from connector.controlplane.catalog import CatalogService
+from connector.controlplane.decisions import ConfiguredClaims, PolicyDecider
+from connector.controlplane.definitions import DefinitionService
+from connector.controlplane.negotiations import NegotiationManager
+from connector.controlplane.outbox import OutboxWorker
+from connector.controlplane.peer_client import PeerClient
+from connector.controlplane.transfers import DataAccess, TransferManager
+from connector.dataplane.tokens import AccessTokenService
+from connector.domain import Json, OutboxMessage, Secret, TransferProcess
+from connector.errors import ValidationFailure
+from connector.identity.keys import load_private_key, public_jwk
+from connector.identity.tokens import ProtocolTokenSigner, ProtocolTokenVerifier
+from connector.identity.trust import TrustedParticipants
+from connector.protocol import messages as m
+from connector.store import open_store
+
+log = logging.getLogger(__name__)
+
+HTTP_ENDPOINT_TYPE = "https://w3id.org/idsa/v4.1/HTTP"
+
+
+def _norm(url: str) -> str:
+    return url.rstrip("/")
+
+
+class Node:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._runners: list[web.AppRunner] = []
+        self._worker_task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ wiring
+    async def start(self) -> None:
+        st = self.settings
+        st.data_path.mkdir(parents=True, exist_ok=True)
+        self.store = open_store(st.effective_store_url)
+        await self.store.open()
+        key = load_private_key(st.resolve(st.key_file))
+        self.public_jwk = public_jwk(key)
+        self.signer = ProtocolTokenSigner(st.participant_id, key)
+        trusted = TrustedParticipants.from_config(
+            {p.participant_id: p.keys for p in st.trusted}
+        )
+        self.verifier = ProtocolTokenVerifier(st.participant_id, trusted)
+        self.tokens = AccessTokenService(key, self.public_jwk, st.participant_id)
+        self.http = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=st.peer_timeout_s,
+                                          sock_read=st.peer_timeout_s * 6),
+            connector=aiohttp.TCPConnector(limit=256),
+        )
+        self.peers = PeerClient(self.http, self.signer, st.protocol_token_ttl_s)
+        names = {p.participant_id: p.name for p in st.trusted}
+        decider = PolicyDecider(ConfiguredClaims(names))
+        self.entities = DefinitionService(self.store)
+        self.catalog = CatalogService(self.store, decider, st.participant_id, st.protocol_url)
+        wake: Callable[[], None] = lambda: self.worker.wake()  # noqa: E731
+        self.transfers = TransferManager(
+            self.store, decider, st.participant_id, st.protocol_url, self._issue_data_address,
+            default_approval=st.approval, wake_outbox=wake,
+        )
+        self.negotiations = NegotiationManager(
+            self.store, decider, st.participant_id, st.protocol_url,
+            default_approval=st.approval, wake_outbox=wake,
+            on_finalized=self._on_finalized,
+        )
+        self.worker = OutboxWorker(
+            self.store, self.peers, self.http,
+            {"negotiation": self.negotiations, "transfer": self.transfers},
+            max_attempts=st.outbox_max_attempts, base_delay_ms=st.outbox_base_delay_ms,
+            max_delay_ms=st.outbox_max_delay_ms,
+        )
+        self.access = DataAccess(self.store, decider)
+        await self._serve(st)
+        self._worker_task = asyncio.create_task(self.worker.run())
+        log.info(
+            "karez node %s up: management %s, protocol %s, public %s",
+            st.participant_id, st.management_url, st.protocol_url, st.public_url,
+        )
+
+    async def _serve(self, st: Settings) -> None:
+        dsp = build_dsp_app(
+            verifier=self.verifier, catalog=self.catalog, negotiations=self.negotiations,
+            transfers=self.transfers, max_body=st.max_body_bytes,
+        )
+        apps = [
+            (build_protocol_root(dsp, st.protocol_path), st.protocol_port),
+            (
+                build_management_root(
+                    api_key=st.api_key, base_path=st.management_path,
+                    max_body=st.max_body_bytes, entities=self.entities,
+                    negotiations=self.negotiations, transfers=self.transfers,
+                    peers=self.peers, resolve_peer=self.resolve_peer,
+                ),
+                st.management_port,
+            ),
+            (self._public_root(st), st.public_port),
+            (build_observability_app(self._ready, self._metrics), st.observability_port),
+        ]
+        for app, port in apps:
+            runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            await runner.setup()
+            await web.TCPSite(runner, st.host, port, reuse_address=True).start()
+            self._runners.append(runner)
+
+    def _public_root(self, st: Settings) -> web.Application:
+        root = web.Application()
+        root.add_subapp(
+            st.public_path,
+            build_public_app(
+                tokens=self.tokens, access=self.access, secrets=self.secret, http=self.http
+            ),
+        )
+        return root
+
+    async def stop(self) -> None:
+        if self._worker_task is not None:
+            await self.worker.stop()
+            self._worker_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker_task
+        for runner in reversed(self._runners):
+            await runner.cleanup()
+        self._runners.clear()
+        await self.http.close()
+        await self.store.close()
+
+    # ------------------------------------------------------------------ callbacks for services
+    def _issue_data_address(self, t: TransferProcess) -> Json:
+        ttl = self.settings.edr_ttl_s
+        token, _expires = self.tokens.issue(
+            t.id, t.agreement_id, t.asset_id or "", t.counter_party_id, ttl_s=ttl
+        )
+        return m.data_address(
+            self.settings.public_url,
+            HTTP_ENDPOINT_TYPE,
+            {"authorization": token, "authType": "bearer", "expiresIn": str(ttl)},
+        )
+
+    async def _on_finalized(self, session, negotiation) -> list[OutboxMessage]:  # noqa: ANN001
+        return await self.transfers.pull_after_finalized(session, negotiation)
+
+    async def secret(self, name: str) -> str | None:
+        async with self.store.session() as s:
+            found = await s.get(Secret, name)
+        return None if found is None else found.value
+
+    def resolve_peer(self, given: str | None, address: str) -> str:
+        if given:
+            return given
+        for peer in self.settings.trusted:
+            if peer.protocol_url and _norm(peer.protocol_url) == _norm(address):
+                return peer.participant_id
+        raise ValidationFailure(
+            "counterPartyId is required for a connector not in the trusted list",
+            path="counterPartyId", invalid_value=None,
+        )
+
+    async def _ready(self) -> bool:
+        try:
+            async with self.store.session() as s:
+                await s.next_outbox_due()
+            return True
+        except Exception:  # health reports, never raises
+            return False
+
+    async def _metrics(self) -> dict[str, float]:
+        async with self.store.session() as s:
+            due = await s.next_outbox_due()
+        return {"karez_up": 1.0, "karez_outbox_pending": 0.0 if due is None else 1.0}
+
+
+async def run_node(settings: Settings) -> None:
+    """Run until SIGINT or SIGTERM, then stop cleanly."""
+    node = Node(settings)
+    await node.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping karez node %s", settings.participant_id)
+        await node.stop()

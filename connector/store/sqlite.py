@@ -1,0 +1,455 @@
+"""SQLite backend over aiosqlite: one connection in WAL mode, one session (writer) at a time.
+
+A session is a ``BEGIN IMMEDIATE`` transaction, started lazily by its first statement (a session
+that runs no statement costs nothing). Sessions are serialized with an ``asyncio.Lock``; reads go
+through a session too.
+
+A round trip to aiosqlite's thread costs far more than a small statement, so each statement is
+exactly one trip (the first one carries the ``BEGIN``), plus one for ``COMMIT``. The trips run a
+function of this module on that thread (``Connection._execute``, aiosqlite's own queueing
+primitive) with one reused cursor; the sqlite3 statement cache keeps statements prepared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, NamedTuple, TypeVar
+
+import aiosqlite
+
+from connector.domain import ContractNegotiation, OutboxMessage, TransferProcess, now_ms
+from connector.errors import Conflict, NotFound
+from connector.store import codec
+from connector.store.base import ConcurrentUpdate, Session, Store, entity_id
+
+T = TypeVar("T")
+
+MEMORY = ":memory:"
+
+_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA temp_store=MEMORY",
+)
+
+_PROCESS_COLUMNS = """
+    id TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    state TEXT NOT NULL,
+    counter_party_id TEXT NOT NULL,
+    consumer_pid TEXT,
+    provider_pid TEXT,
+    {extra}
+    version INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    body TEXT NOT NULL
+"""
+
+#: (version, statements): applied in order, each version once, recorded in schema_version.
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (
+        1,
+        (
+            """CREATE TABLE IF NOT EXISTS entities (
+                kind TEXT NOT NULL,
+                id TEXT NOT NULL,
+                body TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                PRIMARY KEY (kind, id)
+            )""",
+            "CREATE INDEX IF NOT EXISTS entities_created ON entities (kind, created_at, id)",
+            "CREATE TABLE IF NOT EXISTS negotiations (" + _PROCESS_COLUMNS.format(extra="") + ")",
+            "CREATE TABLE IF NOT EXISTS transfers ("
+            + _PROCESS_COLUMNS.format(extra="agreement_id TEXT NOT NULL,")
+            + ")",
+            *(
+                f"CREATE INDEX IF NOT EXISTS {t}_{c} ON {t} ({c})"
+                for t in ("negotiations", "transfers")
+                for c in ("consumer_pid", "provider_pid", "counter_party_id")
+            ),
+            *(
+                f"CREATE INDEX IF NOT EXISTS {t}_state ON {t} (state, updated_at)"
+                for t in ("negotiations", "transfers")
+            ),
+            *(
+                f"CREATE INDEX IF NOT EXISTS {t}_created ON {t} (created_at, id)"
+                for t in ("negotiations", "transfers")
+            ),
+            "CREATE INDEX IF NOT EXISTS transfers_agreement_id ON transfers (agreement_id)",
+            """CREATE TABLE IF NOT EXISTS outbox (
+                id TEXT PRIMARY KEY,
+                process_id TEXT NOT NULL,
+                process_kind TEXT NOT NULL,
+                message_type TEXT NOT NULL,
+                url TEXT NOT NULL,
+                body TEXT NOT NULL,
+                counter_party_id TEXT,
+                attempts INTEGER NOT NULL,
+                next_attempt_at INTEGER NOT NULL,
+                created_at INTEGER NOT NULL,
+                last_error TEXT,
+                lease_owner TEXT,
+                lease_until INTEGER
+            )""",
+            "CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at)",
+            "CREATE INDEX IF NOT EXISTS outbox_process ON outbox (process_id, created_at)",
+        ),
+    ),
+)
+
+
+# --- statements ----------------------------------------------------------------------------
+
+
+class _ProcessSql(NamedTuple):
+    insert: str
+    update: str
+    get: str
+    version: str
+    delete: str
+    list: str
+
+
+def _process_sql(table: str, columns: tuple[str, ...]) -> _ProcessSql:
+    marks = ", ".join("?" for _ in columns)
+    sets = ", ".join(f"{c} = ?" for c in columns[1:])
+    return _ProcessSql(
+        insert=f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "
+        "ON CONFLICT DO NOTHING",
+        update=f"UPDATE {table} SET {sets} WHERE id = ? AND version = ?",
+        get=f"SELECT body FROM {table} WHERE id = ?",
+        version=f"SELECT version FROM {table} WHERE id = ?",
+        delete=f"DELETE FROM {table} WHERE id = ?",
+        list=f"SELECT body FROM {table} ORDER BY created_at, id",
+    )
+
+
+_PROCESS_SQL = {cls: _process_sql(*spec) for cls, spec in codec.PROCESS_TABLES.items()}
+
+_ENTITY_INSERT = (
+    "INSERT INTO entities (kind, id, body, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+_ENTITY_UPDATE = "UPDATE entities SET body = ?, created_at = ? WHERE kind = ? AND id = ?"
+_ENTITY_GET = "SELECT body FROM entities WHERE kind = ? AND id = ?"
+_ENTITY_DELETE = "DELETE FROM entities WHERE kind = ? AND id = ?"
+_ENTITY_LIST = "SELECT body FROM entities WHERE kind = ? ORDER BY created_at, id"
+
+_TRANSFERS_FOR_AGREEMENT = (
+    "SELECT body FROM transfers WHERE agreement_id = ? ORDER BY created_at, id"
+)
+
+_OUTBOX_COLS = ", ".join(codec.OUTBOX_COLUMNS)
+_OUTBOX_INSERT = (
+    f"INSERT INTO outbox ({_OUTBOX_COLS}) "
+    f"VALUES ({', '.join('?' for _ in codec.OUTBOX_COLUMNS)}) ON CONFLICT DO NOTHING"
+)
+_OUTBOX_CLAIM = f"""
+    UPDATE outbox SET lease_owner = ?, lease_until = ?
+    WHERE id IN (
+        SELECT id FROM outbox
+        WHERE next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+        ORDER BY created_at, id LIMIT ?
+    )
+    RETURNING {_OUTBOX_COLS}
+"""
+_OUTBOX_FINISH = "DELETE FROM outbox WHERE id = ?"
+_OUTBOX_RETRY = """
+    UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?,
+        lease_owner = NULL, lease_until = NULL
+    WHERE id = ?
+"""
+_OUTBOX_FOR = f"SELECT {_OUTBOX_COLS} FROM outbox WHERE process_id = ? ORDER BY created_at, id"
+_OUTBOX_NEXT_DUE = "SELECT MIN(next_attempt_at) FROM outbox"
+
+_FIND_FIELDS = ("counter_party_id", "consumer_pid", "provider_pid")
+_find_sql_cache: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
+def _find_sql(table: str, fields: tuple[str, ...]) -> str:
+    key = (table, fields)
+    sql = _find_sql_cache.get(key)
+    if sql is None:
+        where = " AND ".join(f"{f} = ?" for f in ("role", *fields))
+        sql = f"SELECT body FROM {table} WHERE {where} ORDER BY created_at, id LIMIT 1"
+        _find_sql_cache[key] = sql
+    return sql
+
+
+# --- session -------------------------------------------------------------------------------
+
+
+def _step(cur: sqlite3.Cursor, begin: bool, sql: str, params: Sequence[Any]) -> _Result:
+    """Run one statement (after ``BEGIN IMMEDIATE`` if ``begin``); on aiosqlite's thread."""
+    if begin:
+        cur.execute("BEGIN IMMEDIATE")
+    cur.execute(sql, params)
+    rows = cur.fetchall()
+    return cur.rowcount, rows
+
+
+def _end(cur: sqlite3.Cursor, sql: str) -> None:
+    """COMMIT or ROLLBACK if a transaction is open; on aiosqlite's thread."""
+    if cur.connection.in_transaction:
+        cur.execute(sql)
+
+
+_Result = tuple[int, list[Any]]
+_Call = Callable[..., Awaitable[Any]]
+
+
+class _SqliteSession(Session):
+    def __init__(self, call: _Call, cursor: sqlite3.Cursor) -> None:
+        self._call = call  # runs a function on the connection's thread
+        self._cur = cursor
+        self._begun = False
+        self._done = False
+
+    async def _run(self, sql: str, params: Sequence[Any]) -> _Result:
+        if self._done:
+            raise RuntimeError("this store session has ended")
+        begin, self._begun = not self._begun, True
+        return await self._call(_step, self._cur, begin, sql, params)
+
+    async def _write(self, sql: str, params: Sequence[Any]) -> int:
+        return (await self._run(sql, params))[0]
+
+    async def _read(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        return (await self._run(sql, params))[1]
+
+    async def commit(self) -> None:
+        self._done = True
+        if self._begun:
+            try:
+                await self._call(_end, self._cur, "COMMIT")
+            except BaseException:
+                await self._call(_end, self._cur, "ROLLBACK")  # a failed COMMIT stays open
+                raise
+
+    async def rollback(self) -> None:
+        self._done = True
+        if self._begun:
+            await self._call(_end, self._cur, "ROLLBACK")
+
+    # --- entities ---
+    async def insert(self, obj: object) -> None:
+        kind, oid = codec.kind_of(type(obj)), entity_id(obj)
+        sql = _PROCESS_SQL.get(type(obj))
+        if sql is not None:
+            cols = codec.PROCESS_TABLES[type(obj)][1]
+            values = codec.process_values(obj, cols, obj.version)  # type: ignore[attr-defined]
+            count = await self._write(sql.insert, values)
+        else:
+            params = (kind, oid, codec.encode(obj), codec.created_at(obj))
+            count = await self._write(_ENTITY_INSERT, params)
+        if count == 0:
+            raise Conflict(f"{kind} {oid} already exists", invalid_value=oid)
+
+    async def update(self, obj: object) -> None:
+        oid = entity_id(obj)
+        sql = _PROCESS_SQL.get(type(obj))
+        if sql is None:
+            kind = codec.kind_of(type(obj))
+            params = (codec.encode(obj), codec.created_at(obj), kind, oid)
+            if await self._write(_ENTITY_UPDATE, params) == 0:
+                raise NotFound(f"{kind} {oid} not found", invalid_value=oid)
+            return
+        expected: int = obj.version  # type: ignore[attr-defined]
+        cols = codec.PROCESS_TABLES[type(obj)][1]
+        values = codec.process_values(obj, cols, expected + 1)
+        if await self._write(sql.update, (*values[1:], oid, expected)) == 1:
+            obj.version = expected + 1  # type: ignore[attr-defined]
+            return
+        rows = await self._read(sql.version, (oid,))
+        kind = codec.kind_of(type(obj))
+        if not rows:
+            raise NotFound(f"{kind} {oid} not found", invalid_value=oid)
+        raise ConcurrentUpdate(
+            f"{kind} {oid} was changed concurrently (version {rows[0][0]}, expected {expected})",
+            invalid_value=oid,
+        )
+
+    async def get(self, cls: type[T], id: str) -> T | None:
+        sql = _PROCESS_SQL.get(cls)
+        if sql is not None:
+            rows = await self._read(sql.get, (id,))
+        else:
+            rows = await self._read(_ENTITY_GET, (codec.kind_of(cls), id))
+        for (body,) in rows:
+            return codec.decode(cls, body)
+        return None
+
+    async def delete(self, cls: type, id: str) -> bool:
+        sql = _PROCESS_SQL.get(cls)
+        if sql is not None:
+            return await self._write(sql.delete, (id,)) > 0
+        return await self._write(_ENTITY_DELETE, (codec.kind_of(cls), id)) > 0
+
+    async def list(self, cls: type[T]) -> list[T]:
+        sql = _PROCESS_SQL.get(cls)
+        if sql is not None:
+            rows = await self._read(sql.list, ())
+        else:
+            rows = await self._read(_ENTITY_LIST, (codec.kind_of(cls),))
+        return [codec.decode(cls, body) for (body,) in rows]
+
+    async def _find(self, cls: type[T], role: str, criteria: dict[str, str | None]) -> T | None:
+        fields = tuple(f for f in _FIND_FIELDS if criteria[f] is not None)
+        table = codec.PROCESS_TABLES[cls][0]
+        params = (role, *(criteria[f] for f in fields))
+        for (body,) in await self._read(_find_sql(table, fields), params):
+            return codec.decode(cls, body)
+        return None
+
+    async def find_negotiation(
+        self,
+        role: str,
+        *,
+        counter_party_id: str | None = None,
+        consumer_pid: str | None = None,
+        provider_pid: str | None = None,
+    ) -> ContractNegotiation | None:
+        criteria = {
+            "counter_party_id": counter_party_id,
+            "consumer_pid": consumer_pid,
+            "provider_pid": provider_pid,
+        }
+        return await self._find(ContractNegotiation, role, criteria)
+
+    async def find_transfer(
+        self,
+        role: str,
+        *,
+        counter_party_id: str | None = None,
+        consumer_pid: str | None = None,
+        provider_pid: str | None = None,
+    ) -> TransferProcess | None:
+        criteria = {
+            "counter_party_id": counter_party_id,
+            "consumer_pid": consumer_pid,
+            "provider_pid": provider_pid,
+        }
+        return await self._find(TransferProcess, role, criteria)
+
+    async def transfers_for_agreement(self, agreement_id: str) -> list[TransferProcess]:
+        rows = await self._read(_TRANSFERS_FOR_AGREEMENT, (agreement_id,))
+        return [codec.decode(TransferProcess, body) for (body,) in rows]
+
+    # --- outbox ---
+    async def enqueue(self, msg: OutboxMessage) -> None:
+        if await self._write(_OUTBOX_INSERT, codec.outbox_values(msg)) == 0:
+            raise Conflict(f"outbox message {msg.id} already exists", invalid_value=msg.id)
+
+    async def claim_outbox(
+        self, owner: str, now: int, lease_ms: int, limit: int
+    ) -> list[OutboxMessage]:
+        if limit <= 0:
+            return []
+        rows = await self._read(_OUTBOX_CLAIM, (owner, now + lease_ms, now, now, limit))
+        msgs = [codec.outbox_from_row(r) for r in rows]
+        msgs.sort(key=lambda m: (m.created_at, m.id))
+        return msgs
+
+    async def finish_outbox(self, msg_id: str) -> None:
+        await self._write(_OUTBOX_FINISH, (msg_id,))
+
+    async def retry_outbox(
+        self, msg_id: str, attempts: int, next_attempt_at: int, error: str
+    ) -> None:
+        await self._write(_OUTBOX_RETRY, (attempts, next_attempt_at, error, msg_id))
+
+    async def outbox_for(self, process_id: str) -> list[OutboxMessage]:
+        return [codec.outbox_from_row(r) for r in await self._read(_OUTBOX_FOR, (process_id,))]
+
+    async def next_outbox_due(self) -> int | None:
+        for (due,) in await self._read(_OUTBOX_NEXT_DUE, ()):
+            return due
+        return None
+
+
+# --- store ---------------------------------------------------------------------------------
+
+
+class SqliteStore(Store):
+    """The store in one SQLite file (or in memory with ``":memory:"``)."""
+
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
+        self.path = str(path)
+        self.busy_timeout_ms = busy_timeout_ms
+        self._conn: aiosqlite.Connection | None = None
+        self._cursor: sqlite3.Cursor | None = None
+        self._lock = asyncio.Lock()
+        self._holder: asyncio.Task[Any] | None = None
+
+    async def open(self) -> None:
+        if self._conn is not None:
+            return
+        if self.path != MEMORY:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(
+            self.path,
+            isolation_level=None,  # transactions are begun and ended explicitly
+            timeout=self.busy_timeout_ms / 1000,
+            cached_statements=256,
+        )
+        try:
+            for pragma in (*_PRAGMAS, f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}"):
+                await conn.execute_fetchall(pragma)
+            raw = (await conn.cursor()).connection  # sqlite3 objects: use on its thread only
+            self._cursor = await conn._execute(raw.cursor)
+            self._conn = conn
+            async with self.session() as session:
+                assert isinstance(session, _SqliteSession)
+                await _migrate(session)
+        except BaseException:
+            self._conn = self._cursor = None
+            await conn.close()
+            raise
+
+    async def close(self) -> None:
+        async with self._lock:
+            conn, self._conn, self._cursor = self._conn, None, None
+            if conn is not None:
+                await conn.close()
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[Session]:
+        task = asyncio.current_task()
+        if task is not None and self._holder is task:
+            raise RuntimeError("nested store sessions in one task would deadlock")
+        async with self._lock:
+            if self._conn is None or self._cursor is None:
+                raise RuntimeError("the store is not open")
+            self._holder = task
+            session = _SqliteSession(self._conn._execute, self._cursor)
+            try:
+                yield session
+            except BaseException:
+                await session.rollback()
+                raise
+            else:
+                await session.commit()
+            finally:
+                self._holder = None
+
+
+async def _migrate(session: _SqliteSession) -> None:
+    await session._write(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+        (),
+    )
+    rows = await session._read("SELECT MAX(version) FROM schema_version", ())
+    current = rows[0][0] or 0
+    for version, statements in MIGRATIONS:
+        if version <= current:
+            continue
+        for statement in statements:
+            await session._write(statement, ())
+        await session._write(
+            "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (version, now_ms())
+        )
