@@ -87,12 +87,14 @@ class ManagementClient:
     async def negotiate(self, address: str, provider_id: str, offer: dict, asset_id: str,
                         private_properties: dict | None = None, path: str = "/v3/contractnegotiations",
                         callbacks: list | None = None) -> str:
-        policy = {k: v for k, v in offer.items() if k != "@context"}
-        policy["assigner"] = provider_id
-        policy["target"] = asset_id
+        prefixed = any(k.startswith("odrl:") for k in offer)
+        drop = ("@context", "assigner", "target", "odrl:assigner", "odrl:target")
+        policy = {k: v for k, v in offer.items() if k not in drop}
+        policy["odrl:assigner" if prefixed else "assigner"] = {"@id": provider_id}
+        policy["odrl:target" if prefixed else "target"] = {"@id": asset_id}
         body = {
-            "@context": [EDC_CONTEXT, "http://www.w3.org/ns/odrl.jsonld"] if "odrl:permission" not in offer
-            else EDC_CONTEXT,
+            "@context": {**EDC_CONTEXT, "odrl": ODRL} if prefixed
+            else [EDC_CONTEXT, "http://www.w3.org/ns/odrl.jsonld"],
             "@type": "ContractRequest", "counterPartyAddress": address,
             "counterPartyId": provider_id, "protocol": "dataspace-protocol-http:2025-1",
             "policy": policy, "callbackAddresses": callbacks or [],

@@ -71,6 +71,7 @@ def plan_node(
     """Create the folder and the node's key; ports default to the standard ones."""
     folder.mkdir(parents=True, exist_ok=True)
     key = generate_key()
+    (folder / KEY_FILE).parent.mkdir(parents=True, exist_ok=True)
     save_private_key(key, folder / KEY_FILE)
     return NodePlan(
         name=name,

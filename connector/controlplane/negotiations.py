@@ -39,6 +39,7 @@ from connector.errors import (
 from connector.policy import same_terms
 from connector.protocol import messages as m
 from connector.protocol import negotiation as nsm
+from connector.protocol.binding import join_url
 from connector.protocol.negotiation import NegotiationState as S
 from connector.store.base import Session, Store
 
@@ -145,7 +146,7 @@ class NegotiationManager:
             process_id=n.id,
             process_kind="negotiation",
             message_type=send if send != EVENT else f"{EVENT}:{event_type}",
-            url=nsm.join_url(base, path),
+            url=join_url(base, path),
             body=body,
             counter_party_id=n.counter_party_id,
         )

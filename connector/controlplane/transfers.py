@@ -31,6 +31,7 @@ from connector.errors import Forbidden, NotFound, ValidationFailure
 from connector.protocol import messages as m
 from connector.protocol import negotiation as nsm
 from connector.protocol import transfer as tsm
+from connector.protocol.binding import join_url
 from connector.protocol.transfer import TransferState as T
 from connector.store.base import Session, Store
 
@@ -144,7 +145,7 @@ class TransferManager:
             process_id=t.id,
             process_kind="transfer",
             message_type=send,
-            url=nsm.join_url(t.counter_party_address, path),
+            url=join_url(t.counter_party_address, path),
             body=body,
             counter_party_id=t.counter_party_id,
         )

@@ -51,12 +51,11 @@ def parse_range(value: str | None, size: int) -> ByteRange | None:
             raise Unsatisfiable()
         return ByteRange(max(size - suffix, 0), size - 1)
     start = int(first)
-    end = int(last) if last else size - 1
-    if end < start:
+    if last and int(last) < start:
         return None
     if start >= size:
         raise Unsatisfiable()
-    return ByteRange(start, min(end, size - 1))
+    return ByteRange(start, min(int(last), size - 1) if last else size - 1)
 
 
 def if_range_matches(value: str | None, etag: str, last_modified: int) -> bool:

@@ -82,8 +82,8 @@ class AccessTokenService:
         claims = self._verify(header_value, ACCESS_TYP, "access")
         return AccessClaims(
             transfer_id=jose.str_claim(claims, "transferId"),
-            agreement_id=jose.str_claim(claims, "agreementId"),
-            asset_id=jose.str_claim(claims, "assetId"),
+            agreement_id=_text(claims, "agreementId"),
+            asset_id=_text(claims, "assetId"),
             consumer_id=jose.str_claim(claims, "sub"),
             token_id=jose.str_claim(claims, "jti"),
             issued_at=claims["iat"] * 1000,
@@ -143,3 +143,11 @@ class AccessTokenService:
             raise Unauthorized("wrong audience")
         jose.check_times(claims, self._clock(), self.leeway_s)
         return claims
+
+
+def _text(claims: dict[str, Any], name: str) -> str:
+    """A string claim that may be empty."""
+    value = claims.get(name)
+    if not isinstance(value, str):
+        raise Unauthorized(f"malformed token: bad '{name}'")
+    return value

@@ -21,8 +21,8 @@ from connector.errors import Unauthorized
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
-    from authlib.jose import ECKey, JsonWebSignature, OKPKey  # noqa: E402
-    from authlib.jose.errors import JoseError  # noqa: E402
+    from authlib.jose import ECKey, JsonWebSignature, OKPKey
+    from authlib.jose.errors import JoseError
 
 #: Signature algorithms Karez accepts. Never ``none``, never a MAC (``HS*``).
 ALLOWED_ALGS = frozenset({"EdDSA", "ES256"})

@@ -76,7 +76,7 @@ def to_plain(item: Any, key: Callable[[str], str]) -> Any:
     if "@type" in item:
         types = [key(t) for t in item["@type"]]
         out["@type"] = types[0] if len(types) == 1 else types
-    for prop, values in item.items():
+    for prop in item:
         if not prop.startswith(KEYWORD_PREFIX):
             out[key(prop)] = plain_values(items(item, prop), key)
     return out

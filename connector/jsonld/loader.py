@@ -1,9 +1,9 @@
 """A PyLD document loader that serves bundled and configured context files, never the network.
 
-Every ``@context`` URL (and every ``@import`` target, which PyLD loads through the same
-loader) must be either one of the bundled files listed in ``contexts/index.json`` or one the
-operator mapped to a local file (``extra``). Any other URL raises
-:class:`connector.errors.UnknownContext`, which the API layer answers with 400.
+Every ``@context`` URL (and every ``@import`` target) must be either one of the bundled files
+listed in ``contexts/index.json`` or one the operator mapped to a local file (``extra``). Any
+other URL raises :class:`connector.errors.UnknownContext`, which the API layer answers with
+400. Documents are served with their ``@import``s already merged (see ``imports``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.errors import UnknownContext
+from connector.jsonld.imports import inline_document
 
 CONTEXTS_DIR = Path(__file__).parent / "contexts"
 
@@ -55,13 +56,21 @@ class BundledLoader:
 
     def __init__(self, extra: Mapping[str, str | PathLike[str]] | None = None) -> None:
         self._extra = {url: _read_extra(url, path) for url, path in (extra or {}).items()}
+        self._served: dict[str, Any] = {}
 
     def known_urls(self) -> set[str]:
         """Every URL this loader serves."""
         return set(bundled_index()) | set(self._extra)
 
     def document(self, url: str) -> Any:
-        """The parsed context document for ``url`` (shared; do not modify)."""
+        """The context document for ``url``, ``@import``s merged in (shared; do not modify)."""
+        served = self._served.get(url)
+        if served is None:
+            served = inline_document(self._source(url), self._source)
+            self._served[url] = served
+        return served
+
+    def _source(self, url: str) -> Any:
         if url in self._extra:
             return self._extra[url]
         name = bundled_index().get(url)

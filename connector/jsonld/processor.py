@@ -5,14 +5,13 @@ processed once, after which an ``expand`` of a typical Management API body costs
 millisecond. Every failure leaves as :class:`connector.errors.ValidationFailure` (or its
 subclass ``UnknownContext``); PyLD's own exceptions never escape.
 
-PyLD (3.x) merges an ``@import``-ed context into the cached document it was loaded from, which
-corrupts the cache for the next user of that URL. The resolver here caches pristine copies and
-hands PyLD a fresh top-level copy on every use.
+PyLD (3.x) caches ``@import`` results wrongly (see :mod:`connector.jsonld.imports`), so
+imports are merged before PyLD runs: the loader serves merged documents and the contexts a
+caller's document embeds are merged here.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Mapping
 from os import PathLike
 from typing import Any
@@ -20,40 +19,12 @@ from typing import Any
 from cachetools import LRUCache
 from pyld import jsonld
 from pyld.context_resolver import ContextResolver
-from pyld.resolved_context import ResolvedContext
 
 from connector.errors import KarezError, ValidationFailure
+from connector.jsonld.imports import inline_document
 from connector.jsonld.loader import BundledLoader
 
 Loader = Callable[[str, Any], dict[str, Any]]
-
-
-class _PristineContext(ResolvedContext):
-    """A cached context whose document PyLD gets as a new top-level copy on every access."""
-
-    @property  # type: ignore[override]
-    def document(self) -> Any:
-        doc = self._document
-        return dict(doc) if isinstance(doc, dict) else doc
-
-    @document.setter
-    def document(self, value: Any) -> None:
-        self._document = value
-
-
-def _pristine(resolved: Any) -> Any:
-    if isinstance(resolved, list):
-        return [_pristine(item) for item in resolved]
-    if isinstance(resolved, ResolvedContext) and not isinstance(resolved, _PristineContext):
-        return _PristineContext(copy.deepcopy(resolved.document))
-    return resolved
-
-
-class _Resolver(ContextResolver):
-    """PyLD's resolver, storing only pristine copies in the shared cache."""
-
-    def _cache_resolved_context(self, key: str, resolved: Any, tag: Any) -> Any:
-        return super()._cache_resolved_context(key, _pristine(resolved), tag)
 
 
 def _innermost_jsonld_error(exc: BaseException) -> BaseException:
@@ -87,23 +58,30 @@ class JsonLdProcessor:
     def _options(self, **more: Any) -> dict[str, Any]:
         return {
             "documentLoader": self.loader,
-            "contextResolver": _Resolver(self._cache, self.loader),
+            "contextResolver": ContextResolver(self._cache, self.loader),
             "base": None,  # keep relative ids ("asset-1") as the client wrote them
             **more,
         }
 
+    def _load(self, url: str) -> Any:
+        return self.loader(url, {})["document"]
+
     def expand(self, doc: Any) -> list[Any]:
         """The expanded form of ``doc`` (always a list of node objects)."""
         _check_document(doc)
-        return self._run(lambda: jsonld.expand(doc, self._options()))
+        return self._run(
+            lambda: jsonld.expand(inline_document(doc, self._load), self._options())
+        )
 
     def compact(self, doc: Any, context: Any) -> dict[str, Any]:
-        """``doc`` (compacted or expanded) compacted with ``context`` (with or without "@context")."""
+        """``doc`` compacted with ``context`` (given bare or as ``{"@context": ...}``)."""
         _check_document(doc)
         ctx = context if isinstance(context, Mapping) and "@context" in context else {
             "@context": context
         }
-        return self._run(lambda: jsonld.compact(doc, ctx, self._options()))
+        return self._run(lambda: jsonld.compact(
+            inline_document(doc, self._load), inline_document(ctx, self._load), self._options()
+        ))
 
     def _run(self, operation: Callable[[], Any]) -> Any:
         try:

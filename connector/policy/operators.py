@@ -421,6 +421,8 @@ def render(value: Any) -> str:
         return text[:-6] + "Z" if text.endswith("+00:00") else text
     if isinstance(value, Decimal):
         return "0" if value == 0 else _plain(value)
+    if isinstance(value, timedelta):
+        return str(Duration.of(value))
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Value):

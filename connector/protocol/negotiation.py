@@ -207,7 +207,7 @@ def receive(
         raise InvalidStateTransition(
             f"{label} is not allowed in state {state} for the {role}: "
             "the current offer was made by the consumer",
-            state=state,
+            state=S(state),
         )
     return transition
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urldefrag, urljoin
+from urllib.parse import unquote, urldefrag, urljoin
 
 Check = Callable[[Any], bool]
 
@@ -73,21 +73,37 @@ class Compiler:
         key = (uri, pointer)
         if key in self._compiled:
             return self._compiled[key]
+        before = dict(self._compiled)
+        try:
+            return self._build(key)
+        except Unsupported:
+            self._compiled = before  # drop partial work that may use unfinished placeholders
+            raise
+
+    def _build(self, key: tuple[str, str]) -> Check:
+        uri, pointer = key
         if uri not in self._documents:
             raise Unsupported(f"unknown schema {uri}")
+        try:
+            node = _pointer(self._documents[uri], pointer)
+        except (KeyError, IndexError, ValueError, TypeError):
+            raise Unsupported(f"no schema at {uri}#{pointer}") from None
         slot: list[Check] = []
         # Placeholder first, so that recursive references resolve to the finished check.
         self._compiled[key] = lambda x: slot[0](x)
-        check = self._node(_pointer(self._documents[uri], pointer), uri)
+        check = self._node(node, uri)
         slot.append(check)
         self._compiled[key] = check
         return check
 
     def _ref(self, ref: str, base: str) -> Check:
-        target, fragment = urldefrag(urljoin(base, ref))
+        if ref.startswith("#"):  # same document (urljoin ignores bases like "urn:...")
+            target, fragment = urldefrag(base).url, ref[1:]
+        else:
+            target, fragment = urldefrag(urljoin(base, ref))
         if fragment and not fragment.startswith("/"):
             raise Unsupported(f"$ref fragment {fragment!r} is not a JSON pointer")
-        return self.compile(target, fragment)
+        return self.compile(target, unquote(fragment))
 
     def _node(self, schema: Any, base: str) -> Check:
         if schema is True or schema == {}:

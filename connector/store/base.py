@@ -128,7 +128,8 @@ class Session(abc.ABC):
 
     @abc.abstractmethod
     async def next_outbox_due(self) -> int | None:
-        """The earliest ``next_attempt_at`` of any message, or None if the outbox is empty."""
+        """The earliest time any message can next be claimed (its ``next_attempt_at``, or its
+        ``lease_until`` while it is leased), or None if the outbox is empty."""
 
 
 class Store(abc.ABC):

@@ -175,7 +175,10 @@ _OUTBOX_RETRY = """
     WHERE id = $4
 """
 _OUTBOX_FOR = f"SELECT {_OUTBOX_COLS} FROM outbox WHERE process_id = $1 ORDER BY created_at, id"
-_OUTBOX_NEXT_DUE = "SELECT MIN(next_attempt_at) FROM outbox"
+_OUTBOX_NEXT_DUE = (
+    "SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > next_attempt_at"
+    " THEN lease_until ELSE next_attempt_at END) FROM outbox"
+)
 
 _FIND_FIELDS = ("counter_party_id", "consumer_pid", "provider_pid")
 _find_sql_cache: dict[tuple[str, tuple[str, ...]], str] = {}

@@ -164,7 +164,10 @@ _OUTBOX_RETRY = """
     WHERE id = ?
 """
 _OUTBOX_FOR = f"SELECT {_OUTBOX_COLS} FROM outbox WHERE process_id = ? ORDER BY created_at, id"
-_OUTBOX_NEXT_DUE = "SELECT MIN(next_attempt_at) FROM outbox"
+_OUTBOX_NEXT_DUE = (
+    "SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > next_attempt_at"
+    " THEN lease_until ELSE next_attempt_at END) FROM outbox"
+)
 
 _FIND_FIELDS = ("counter_party_id", "consumer_pid", "provider_pid")
 _find_sql_cache: dict[tuple[str, tuple[str, ...]], str] = {}
@@ -182,6 +185,9 @@ def _find_sql(table: str, fields: tuple[str, ...]) -> str:
 
 # --- session -------------------------------------------------------------------------------
 
+_Result = tuple[int, list[Any]]  # (rowcount, rows)
+_Call = Callable[..., Awaitable[Any]]
+
 
 def _step(cur: sqlite3.Cursor, begin: bool, sql: str, params: Sequence[Any]) -> _Result:
     """Run one statement (after ``BEGIN IMMEDIATE`` if ``begin``); on aiosqlite's thread."""
@@ -196,10 +202,6 @@ def _end(cur: sqlite3.Cursor, sql: str) -> None:
     """COMMIT or ROLLBACK if a transaction is open; on aiosqlite's thread."""
     if cur.connection.in_transaction:
         cur.execute(sql)
-
-
-_Result = tuple[int, list[Any]]
-_Call = Callable[..., Awaitable[Any]]
 
 
 class _SqliteSession(Session):

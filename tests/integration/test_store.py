@@ -391,6 +391,29 @@ async def test_empty_and_read_only_sessions(store: Store) -> None:
         assert await s.get(Asset, "none") is None
 
 
+async def test_cancelled_session_rolls_back(store: Store) -> None:
+    inside = asyncio.Event()
+
+    async def slow() -> None:
+        async with store.session() as s:
+            await s.insert(Asset(id="a"))
+            await s.enqueue(message("m"))
+            inside.set()
+            await asyncio.sleep(60)
+
+    task = asyncio.create_task(slow())
+    await inside.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with store.session() as s:
+        assert await s.get(Asset, "a") is None
+        assert await s.next_outbox_due() is None
+        await s.insert(Asset(id="b"))
+    async with store.session() as s:
+        assert [a.id for a in await s.list(Asset)] == ["b"]
+
+
 async def test_concurrent_sessions(store: Store) -> None:
     async def add(i: int) -> None:
         async with store.session() as s:

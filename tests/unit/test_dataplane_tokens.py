@@ -87,7 +87,9 @@ def test_failures(service, key):
     stranger_key = generate_key(service.alg)
     stranger = AccessTokenService(stranger_key, public_jwk(stranger_key), ISSUER)
     assert reason(service.verify, stranger.issue("tp", "a", "s", "c")[0]) == "unknown signing key"
-    forged_kid = AccessTokenService(stranger_key, {**public_jwk(stranger_key), "kid": service.kid}, ISSUER)
+    forged_kid = AccessTokenService(
+        stranger_key, {**public_jwk(stranger_key), "kid": service.kid}, ISSUER
+    )
     assert reason(service.verify, forged_kid.issue("tp", "a", "s", "c")[0]) == "bad signature"
     elsewhere = AccessTokenService(key, public_jwk(key), "did:web:elsewhere")
     assert reason(service.verify, elsewhere.issue("tp", "a", "s", "c")[0]) == "unknown issuer"
@@ -114,3 +116,9 @@ def test_mismatched_public_jwk_is_refused(key):
         AccessTokenService(key, public_jwk(generate_key()), ISSUER)
     with pytest.raises(ValueError):
         AccessTokenService(key, public_jwk(key), ISSUER).issue("tp", "a", "s", "c", ttl_s=0)
+
+
+def test_empty_asset_and_agreement_ids_are_carried(service):
+    token, _ = service.issue("tp", "", "", "c")
+    claims = service.verify(token)
+    assert (claims.agreement_id, claims.asset_id) == ("", "")

@@ -154,7 +154,9 @@ def test_wrong_audience(verifier, signer, alice_key):
 
 
 def test_subject_must_be_issuer(verifier, alice_key):
-    assert reason(verifier, forge(alice_key, sub="did:web:carol")) == "subject does not match issuer"
+    assert (
+        reason(verifier, forge(alice_key, sub="did:web:carol")) == "subject does not match issuer"
+    )
 
 
 def test_time_checks(verifier, alice_key):
@@ -182,7 +184,9 @@ def test_replay(verifier, signer, alice_key):
 def test_replay_cache_evicts_expired_and_fails_closed_when_full(alice_key):
     trusted = TrustedParticipants.from_config({ALICE: [public_jwk(alice_key)]})
     clock = [time.time()]
-    verifier = ProtocolTokenVerifier(BOB, trusted, leeway_s=0, replay_cache_size=2, clock=lambda: clock[0])
+    verifier = ProtocolTokenVerifier(
+        BOB, trusted, leeway_s=0, replay_cache_size=2, clock=lambda: clock[0]
+    )
     now = int(clock[0])
     first = forge(alice_key, iat=now, exp=now + 10)
     verifier.verify(first)

@@ -61,7 +61,9 @@ BUILDERS: dict[str, Callable[[], dict[str, Any]]] = {
     "termination with reason": lambda: m.negotiation_termination(C, P, code=7, reason="no"),
     "negotiation ack": lambda: m.negotiation_ack(C, P, "AGREEING"),
     "negotiation error": lambda: m.negotiation_error("400", ["bad"], C, P),
-    "transfer request pull": lambda: m.transfer_request(C, "urn:uuid:a", "HttpData-PULL", "https://c"),
+    "transfer request pull": lambda: m.transfer_request(
+        C, "urn:uuid:a", "HttpData-PULL", "https://c"
+    ),
     "transfer request push": lambda: m.transfer_request(
         C, "urn:uuid:a", "HttpData-PUSH", "https://c", ADDRESS
     ),
@@ -76,7 +78,9 @@ BUILDERS: dict[str, Callable[[], dict[str, Any]]] = {
     "catalog request": lambda: m.catalog_request(),
     "catalog request filter": lambda: m.catalog_request([{"q": "x"}]),
     "dataset request": lambda: m.dataset_request("urn:uuid:dataset-1"),
-    "catalog": lambda: m.catalog("urn:uuid:cat", "did:web:p", datasets=[DATASET], services=[SERVICE]),
+    "catalog": lambda: m.catalog(
+        "urn:uuid:cat", "did:web:p", datasets=[DATASET], services=[SERVICE]
+    ),
     "catalog empty": lambda: m.catalog("urn:uuid:cat", "did:web:p"),
     "dataset": lambda: m.dataset(DATASET),
     "catalog error": lambda: m.catalog_error("403", ["no"]),
@@ -104,7 +108,11 @@ def test_version_response() -> None:
     validate("VersionResponse", body)
     assert m.parse("VersionResponse", body) is body
     first = body["protocolVersions"][0]
-    assert (first["version"], first["binding"], first["path"]) == ("2025-1", "HTTPS", "/protocol/2025-1")
+    assert (first["version"], first["binding"], first["path"]) == (
+        "2025-1",
+        "HTTPS",
+        "/protocol/2025-1",
+    )
     assert body["protocolVersions"][1]["version"] == "2024-1"
 
 

@@ -207,7 +207,9 @@ def test_compiler_json_equality() -> None:
     check = _compile({"const": 1})
     assert check(1) and check(1.0) and not check(True)
     check = _compile({"enum": [False, [1, {"a": None}]]})
-    assert check(False) and check([1, {"a": None}]) and not check(0) and not check([True, {"a": None}])
+    assert (
+        check(False) and check([1, {"a": None}]) and not check(0) and not check([True, {"a": None}])
+    )
 
 
 def test_compiler_handles_recursion() -> None:
@@ -230,3 +232,21 @@ def test_compiler_types() -> None:
     assert check(3) and check(3.0) and check(None)
     assert not check(True) and not check(3.5) and not check("3")
     assert _compile({"type": "number"})(2.5) and not _compile({"type": "number"})(False)
+
+
+def test_compiler_failure_leaves_no_broken_entries() -> None:
+    compiler = Compiler(
+        {
+            "urn:s": {
+                "definitions": {
+                    "A": {"properties": {"b": {"$ref": "#/definitions/B"}}},
+                    "B": {"properties": {"a": {"$ref": "#/definitions/A"}}, "if": {}},
+                }
+            }
+        }
+    )
+    for _ in range(2):
+        with pytest.raises(Unsupported):
+            compiler.compile("urn:s", "/definitions/A")
+    with pytest.raises(Unsupported):
+        compiler.compile("urn:s", "/definitions/Missing")

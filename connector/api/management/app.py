@@ -7,7 +7,6 @@ from aiohttp import web
 from connector.api.body import json_response
 from connector.api.management.common import Body, auth_and_errors
 from connector.api.management.definitions import definition_routes
-from connector.api.management.openapi import openapi_document
 from connector.api.management.processes import process_routes
 
 
@@ -21,6 +20,8 @@ def build_management_root(
     api.add_routes(process_routes(entities=entities, body=body, **services))  # type: ignore[arg-type]
 
     async def openapi(request: web.Request) -> web.Response:
+        from connector.api.management.openapi import openapi_document
+
         return json_response(openapi_document(base_path))
 
     api.router.add_get("/openapi.json", openapi)

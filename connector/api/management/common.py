@@ -11,7 +11,8 @@ from aiohttp import web
 
 from connector.api.body import json_response, read_json
 from connector.errors import InvalidStateTransition, KarezError
-from connector.management_codec.common import parse_query_spec, render_error
+from connector.management_codec.errors import render_error
+from connector.management_codec.query_spec import parse_query_spec
 from connector.query import apply
 
 log = logging.getLogger(__name__)

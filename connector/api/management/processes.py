@@ -43,7 +43,7 @@ from connector.management_codec.transfers import (
     render_transfer_state,
 )
 from connector.protocol import messages as m
-from connector.protocol.negotiation import join_url
+from connector.protocol.binding import join_url
 
 #: (participant id given or None, DSP address) -> participant id to address tokens to
 PeerIdResolver = Callable[[str | None, str], str]
@@ -73,7 +73,11 @@ def process_routes(
     async def catalog_request(request: web.Request) -> web.Response:
         req = parse_catalog_request(await body.json(request))
         audience = resolve_peer(req.counter_party_id, req.counter_party_address)
-        message = m.catalog_request(req.filter)
+        criteria = req.query_spec.filter_expression
+        message = m.catalog_request(
+            [{"operandLeft": c.operand_left, "operator": c.operator,
+              "operandRight": c.operand_right} for c in criteria] or None
+        )
         url = join_url(req.counter_party_address, "catalog/request")
         catalog = await peers.call("POST", url, audience, message)
         return json_response(render_catalog(catalog))

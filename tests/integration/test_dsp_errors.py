@@ -1,0 +1,154 @@
+"""Bad input on the protocol port gets a DSP error with the right status; nothing changes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from connector.dataspace import protocol_token
+from tests.integration.helpers import negotiate, publish
+
+CTX = ["https://w3id.org/dspace/2025/1/context.jsonld"]
+
+
+@pytest.fixture(scope="module")
+def three(tmp_path_factory):
+    from tests.integration.conftest import Dataspace
+
+    ds = Dataspace(tmp_path_factory.mktemp("dsp"), 3, ["provider", "consumer", "other"])
+    ds.start("provider", "consumer")
+    yield ds
+    ds.stop()
+
+
+def token(ds, sender="consumer", receiver="provider"):
+    return protocol_token(ds.folder, sender, receiver)
+
+
+async def post(http, url, body, auth, raw=None):
+    data = raw if raw is not None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"}
+    if auth:
+        headers["Authorization"] = auth
+    async with http.post(url, data=data, headers=headers) as resp:
+        return resp.status, await resp.json(content_type=None)
+
+
+async def test_version_endpoint_is_open(three, http):
+    base = three["provider"].protocol_url.rsplit("/protocol", 1)[0]
+    async with http.get(base + "/.well-known/dspace-version") as resp:
+        body = await resp.json()
+    assert resp.status == 200
+    assert body["protocolVersions"][0]["version"] == "2025-1"
+    assert body["protocolVersions"][0]["path"] == "/protocol"
+
+
+async def test_requests_without_a_valid_token_are_refused(three, http):
+    url = three["provider"].protocol_url + "/catalog/request"
+    body = {"@context": CTX, "@type": "CatalogRequestMessage"}
+    status, err = await post(http, url, body, None)
+    assert status == 401 and err["@type"] == "CatalogError"
+    status, _ = await post(http, url, body, "Bearer not-a-jwt")
+    assert status == 401
+    # a token for another audience
+    status, err = await post(http, url, body, token(three, "consumer", "other"))
+    assert status == 401
+    # a replayed token
+    t = token(three)
+    assert (await post(http, url, body, t))[0] == 200
+    status, err = await post(http, url, body, t)
+    assert status == 401 and "replay" in " ".join(err["reason"]).lower()
+
+
+@pytest.mark.parametrize(
+    ("raw", "needle"),
+    [
+        (b"{not json", "malformed JSON"),
+        (json.dumps({"@type": "CatalogRequestMessage"}).encode(), "@context"),
+        (json.dumps({"@context": ["https://evil.example/ctx.jsonld"],
+                     "@type": "CatalogRequestMessage"}).encode(), "@context"),
+        (json.dumps({"@context": CTX, "@type": "Nonsense"}).encode(), "@type"),
+        (json.dumps({"@context": CTX, "@type": "CatalogRequestMessage",
+                     "filter": "name = x"}).encode(), "filter"),
+    ],
+)
+async def test_bad_catalog_requests(three, http, raw, needle):
+    url = three["provider"].protocol_url + "/catalog/request"
+    status, err = await post(http, url, None, token(three), raw=raw)
+    assert status == 400, err
+    assert err["@type"] == "CatalogError"
+    assert needle in " ".join(err["reason"])
+
+
+async def test_oversized_body_is_refused(three, http):
+    url = three["provider"].protocol_url + "/negotiations/request"
+    raw = json.dumps({"@context": CTX, "pad": "x" * (2 * 1024 * 1024)}).encode()
+    status, err = await post(http, url, None, token(three), raw=raw)
+    assert status == 413 and err["@type"] == "ContractNegotiationError"
+
+
+async def test_negotiation_errors_and_privacy(three, http):
+    ds = three
+    provider = ds.client(http, "provider")
+    consumer = ds.client(http, "consumer")
+    await publish(provider, ds["provider"].folder, "asset-errors")
+    n = await negotiate(consumer, ds["provider"], "asset-errors")
+    assert n["state"] == "FINALIZED"
+    mine = await provider.call(
+        "POST", "/v3/contractnegotiations/request",
+        {"filterExpression": [{"operandLeft": "contractAgreementId", "operator": "=",
+                               "operandRight": n["contractAgreementId"]}]},
+    )
+    pid = mine[0]["@id"]
+    base = ds["provider"].protocol_url
+    # the consumer may read its negotiation
+    async with http.get(f"{base}/negotiations/{pid}",
+                        headers={"Authorization": token(ds)}) as resp:
+        assert resp.status == 200
+        assert (await resp.json())["state"] == "FINALIZED"
+    # another participant sees nothing: 404, as for an unknown id
+    async with http.get(f"{base}/negotiations/{pid}",
+                        headers={"Authorization": token(ds, "other", "provider")}) as resp:
+        assert resp.status == 404
+        assert (await resp.json())["@type"] == "ContractNegotiationError"
+    async with http.get(f"{base}/negotiations/urn:uuid:nope",
+                        headers={"Authorization": token(ds)}) as resp:
+        assert resp.status == 404
+    # a message the state does not allow: 400, state unchanged
+    verification = {"@context": CTX, "@type": "ContractAgreementVerificationMessage",
+                    "consumerPid": n["@id"], "providerPid": pid}
+    status, err = await post(http, f"{base}/negotiations/{pid}/agreement/verification",
+                             verification, token(ds))
+    assert status == 400 and err["@type"] == "ContractNegotiationError", err
+    # a duplicate verification after FINALIZED is acknowledged without change
+    after = await provider.call("GET", f"/v3/contractnegotiations/{pid}")
+    assert after["state"] == "FINALIZED"
+    # missing required field
+    status, err = await post(http, f"{base}/negotiations/request",
+                             {"@context": CTX, "@type": "ContractRequestMessage",
+                              "consumerPid": "urn:uuid:x", "callbackAddress": "http://x"},
+                             token(ds))
+    assert status == 400 and "offer" in " ".join(err["reason"])
+    # an offer the provider never made
+    status, err = await post(http, f"{base}/negotiations/request", {
+        "@context": CTX, "@type": "ContractRequestMessage", "consumerPid": "urn:uuid:y",
+        "callbackAddress": "http://127.0.0.1:9/cb",
+        "offer": {"@id": "urn:uuid:made-up", "@type": "Offer", "target": "asset-errors",
+                  "permission": [{"action": "use"}]}}, token(ds))
+    assert status == 400 and "offer" in " ".join(err["reason"])
+
+
+async def test_transfer_errors(three, http):
+    ds = three
+    base = ds["provider"].protocol_url
+    status, err = await post(http, f"{base}/transfers/request", {
+        "@context": CTX, "@type": "TransferRequestMessage", "consumerPid": "urn:uuid:t1",
+        "agreementId": "urn:uuid:unknown", "format": "HttpData-PULL",
+        "callbackAddress": "http://127.0.0.1:9/cb"}, token(ds))
+    assert status == 400 and err["@type"] == "TransferError"
+    assert "agreementId" in " ".join(err["reason"])
+    status, err = await post(http, f"{base}/transfers/urn:uuid:none/completion", {
+        "@context": CTX, "@type": "TransferCompletionMessage", "consumerPid": "urn:uuid:t1",
+        "providerPid": "urn:uuid:none"}, token(ds))
+    assert status == 404 and err["@type"] == "TransferError"

@@ -1,0 +1,79 @@
+"""Two real nodes share a dataset: catalog, negotiation, transfer, download."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.helpers import download, negotiate, offer_for, publish
+
+pytestmark = pytest.mark.asyncio(loop_scope="function")
+
+
+async def test_catalog_negotiation_transfer_download(shared_dataspace, http):
+    ds = shared_dataspace
+    provider, consumer = ds.client(http, "provider"), ds.client(http, "consumer")
+    sha = await publish(provider, ds["provider"].folder, "asset-flow", size=1024 * 1024)
+
+    negotiation = await negotiate(consumer, ds["provider"], "asset-flow")
+    assert negotiation["state"] == "FINALIZED", negotiation
+    agreement_id = negotiation["contractAgreementId"]
+    agreement = await consumer.call("GET", f"/v3/contractagreements/{agreement_id}")
+    assert agreement["assetId"] == "asset-flow"
+    assert agreement["providerId"] == ds["provider"].id
+    assert agreement["consumerId"] == ds["consumer"].id
+    provider_side = await provider.call(
+        "POST", "/v3/contractnegotiations/request",
+        {"filterExpression": [{"operandLeft": "contractAgreementId", "operator": "=",
+                               "operandRight": agreement_id}]},
+    )
+    assert [n["state"] for n in provider_side] == ["FINALIZED"]
+
+    tid = await consumer.transfer(ds["provider"].protocol_url, agreement_id)
+    transfer = await consumer.wait_state("transferprocesses", tid, {"STARTED", "TERMINATED"})
+    assert transfer["state"] == "STARTED", transfer
+    edr = await consumer.call("GET", f"/v3/edrs/{tid}/dataaddress")
+    status, received, _ = await download(http, edr)
+    assert status == 200 and received == sha
+    # EDC clients send the token raw; a Bearer prefix works as well
+    status, received, _ = await download(http, {**edr, "authorization": "Bearer " + edr["authorization"]})
+    assert status == 200 and received == sha
+
+    entries = await consumer.call(
+        "POST", "/v3/edrs/request",
+        {"filterExpression": [{"operandLeft": "agreementId", "operator": "=",
+                               "operandRight": agreement_id}]},
+    )
+    assert [e["transferProcessId"] for e in entries] == [tid]
+
+    await consumer.call("POST", f"/v3/transferprocesses/{tid}/complete")
+    done = await consumer.wait_state("transferprocesses", tid, "COMPLETED")
+    assert done["state"] == "COMPLETED"
+    status, _, _ = await download(http, edr)
+    assert status == 403  # a completed transfer's token no longer opens the data
+
+
+async def test_edr_flow_negotiates_and_pulls_in_one_call(shared_dataspace, http):
+    ds = shared_dataspace
+    provider, consumer = ds.client(http, "provider"), ds.client(http, "consumer")
+    sha = await publish(provider, ds["provider"].folder, "asset-edr")
+    offer = await offer_for(consumer, ds["provider"], "asset-edr")
+    nid = await consumer.negotiate(ds["provider"].protocol_url, ds["provider"].id, offer,
+                                   "asset-edr", path="/v3/edrs")
+    negotiation = await consumer.wait_state("contractnegotiations", nid, "FINALIZED")
+    import asyncio
+
+    for _ in range(100):
+        entries = await consumer.call(
+            "POST", "/v3/edrs/request",
+            {"filterExpression": [{"operandLeft": "contractNegotiationId", "operator": "=",
+                                   "operandRight": nid}]},
+        )
+        if entries:
+            break
+        await asyncio.sleep(0.05)
+    assert entries and entries[0]["agreementId"] == negotiation["contractAgreementId"]
+    edr = await consumer.call(
+        "GET", f"/v3/edrs/{entries[0]['transferProcessId']}/dataaddress?auto_refresh=true"
+    )
+    status, received, _ = await download(http, edr)
+    assert (status, received) == (200, sha)
