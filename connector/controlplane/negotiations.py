@@ -119,7 +119,7 @@ class NegotiationManager:
         elif send == OFFER:
             if cpid is None:
                 return None
-            body = m.contract_offer(cpid, n.offers[-1], provider_pid=ppid)
+            body = m.contract_offer(ppid, n.offers[-1], consumer_pid=cpid)
             path = f"negotiations/{cpid}/offers"
         elif send == AGREEMENT:
             body = m.contract_agreement(cpid, ppid, agreement)
@@ -141,6 +141,7 @@ class NegotiationManager:
             path = f"negotiations/{pid}/termination"
         else:  # pragma: no cover - the state machine names only the types above
             raise ValueError(send)
+        m.check(body)  # everything Karez sends validates against the DSP schemas
         return OutboxMessage(
             id=str(uuid.uuid4()),
             process_id=n.id,

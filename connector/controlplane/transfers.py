@@ -140,6 +140,7 @@ class TransferManager:
                 )
             pid = cpid if t.role == PROVIDER else ppid
             path = f"transfers/{pid}/{PATH_SUFFIX[send]}"
+        m.check(body)  # everything Karez sends validates against the DSP schemas
         return OutboxMessage(
             id=str(uuid.uuid4()),
             process_id=t.id,

@@ -1,7 +1,9 @@
 """ODRL policies between EDC's Management API shapes and Karez's DSP 2025-1 compact form.
 
 Reading (:func:`parse_policy`) takes the expanded policy node of any body EDC or Tractus-X
-clients send and yields the compact form of :mod:`connector.domain`: ``action`` ``"use"``,
+clients send and yields the compact form of :mod:`connector.domain`: ``action`` ``"use"`` (a
+refined action as ``{"rdf:value": {"@id": "use"}, "refinement": [...]}``, as
+:mod:`connector.policy.model` writes it),
 operators ``"eq"``..., left operands as ODRL short names when they are ODRL terms and full
 IRIs otherwise, logical constraints (``and``/``or``/``xone``/``andSequence``) nested, duties,
 remedies and consequences kept. Bare literals (``"USE"``, ``"odrl:eq"``, ``"EQ"``) written by
@@ -78,8 +80,8 @@ def odrl_fields(node: Mapping[str, Any], path: str) -> Fields:
 
 
 def _short(iri: str) -> str:
-    """An ODRL IRI as its short name; any other IRI unchanged."""
-    if iri.startswith(ODRL_NS) and len(iri) > len(ODRL_NS):
+    """An ODRL vocabulary IRI as its short name; any other IRI unchanged."""
+    if iri.startswith(ODRL_NS) and iri[len(ODRL_NS):] in odrl_terms():
         return iri[len(ODRL_NS):]
     return iri
 
@@ -113,13 +115,14 @@ def _term(item: Any, path: str, what: str, *, fold_case: bool = False) -> str:
     return fail(path, f"{path} must name {what}", plain(item))
 
 
-def _action(rule: Fields) -> str:
+def _action(rule: Fields) -> str | dict[str, Any]:
+    """The action's name, or ``{"rdf:value": {"@id": name}, "refinement": [...]}``."""
     item = rule.single("action", required=True)
     path = rule.at("action")
+    refinements: list[dict[str, Any]] = []
     if is_node(item) and set(item) != {"@id"}:
         inner = odrl_fields(item, path)
-        if inner.has("refinement"):
-            fail(f"{path}.refinement", "Action refinements are not supported", plain(item))
+        refinements = [_constraint(c) for c in inner.children("refinement")]
         nested = inner.single("action") or next(iter(item.get(RDF_VALUE, [])), None)
         if nested is None:
             nested = Fields(item, path).single("type")  # EDC 0.1: {"type": "USE"}
@@ -128,7 +131,8 @@ def _action(rule: Fields) -> str:
         if nested is None:
             fail(path, f"{path} must name an action", plain(item))
         item = nested
-    return _term(item, path, "an action", fold_case=True)
+    name = _term(item, path, "an action", fold_case=True)
+    return {"rdf:value": {"@id": name}, "refinement": refinements} if refinements else name
 
 
 def _operator(constraint: Fields) -> str:
@@ -136,10 +140,11 @@ def _operator(constraint: Fields) -> str:
     path = constraint.at("operator")
     raw = item.get("@id", item.get("@value")) if isinstance(item, dict) else None
     if isinstance(raw, str):
-        name = _short(raw)
-        name = name[len("odrl:"):] if name.startswith("odrl:") else name
-        if name.startswith(EDC_NS):
-            name = name[len(EDC_NS):]
+        name = raw
+        for prefix in (ODRL_NS, EDC_NS, "odrl:"):
+            if name.startswith(prefix):
+                name = name[len(prefix):]
+                break
         found = _OPERATOR_NAMES.get(name.lower())
         if found is not None:
             return found
@@ -234,10 +239,20 @@ def _iri(term: str) -> str:
     return expand_iri(term, ODRL_NS)
 
 
-def _action_iri(action: Any) -> str:
-    if isinstance(action, Mapping):
-        action = action.get("@id") or action.get("action") or ""
-    return _iri(str(action))
+def _action_node(action: Any) -> dict[str, Any]:
+    """EDC's action: ``{"@id"}``, or with refinements the action nested beside them."""
+    if not isinstance(action, Mapping):
+        return {"@id": _iri(str(action))}
+    name = action.get("rdf:value", action.get(RDF_VALUE, action.get("@id", "")))
+    if isinstance(name, Mapping):
+        name = name.get("@id", "")
+    refinements = action.get("refinement") or []
+    if not refinements:
+        return {"@id": _iri(str(name))}
+    return {
+        ODRL_NS + "action": {"@id": _iri(str(name))},
+        ODRL_NS + "refinement": [_constraint_node(c) for c in refinements],
+    }
 
 
 def _operand_node(value: Any) -> Any:
@@ -262,7 +277,7 @@ def _constraint_node(constraint: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _rule_node(rule: Mapping[str, Any], kind: str) -> dict[str, Any]:
-    node: dict[str, Any] = {ODRL_NS + "action": {"@id": _action_iri(rule.get("action", "use"))}}
+    node: dict[str, Any] = {ODRL_NS + "action": _action_node(rule.get("action", "use"))}
     if rule.get("target"):
         node[ODRL_NS + "target"] = {"@id": rule["target"]}
     for party in ("assigner", "assignee"):

@@ -116,12 +116,17 @@ async def test_negotiation_errors_and_privacy(three, http):
                         headers={"Authorization": token(ds)}) as resp:
         assert resp.status == 404
     # a message the state does not allow: 400, state unchanged
+    accepted = {"@context": CTX, "@type": "ContractNegotiationEventMessage",
+                "consumerPid": n["@id"], "providerPid": pid, "eventType": "ACCEPTED"}
+    status, err = await post(http, f"{base}/negotiations/{pid}/events", accepted, token(ds))
+    assert status == 400 and err["@type"] == "ContractNegotiationError", err
+    assert "FINALIZED" in " ".join(err["reason"])
+    # a repeated verification after FINALIZED is acknowledged without change
     verification = {"@context": CTX, "@type": "ContractAgreementVerificationMessage",
                     "consumerPid": n["@id"], "providerPid": pid}
-    status, err = await post(http, f"{base}/negotiations/{pid}/agreement/verification",
+    status, ack = await post(http, f"{base}/negotiations/{pid}/agreement/verification",
                              verification, token(ds))
-    assert status == 400 and err["@type"] == "ContractNegotiationError", err
-    # a duplicate verification after FINALIZED is acknowledged without change
+    assert status == 200 and ack["state"] == "FINALIZED"
     after = await provider.call("GET", f"/v3/contractnegotiations/{pid}")
     assert after["state"] == "FINALIZED"
     # missing required field

@@ -306,7 +306,7 @@ def odrl_body(permission: Any) -> dict[str, Any]:
     (odrl_body("use"), "policy.permission[0]"),
     (odrl_body({"odrl:action": {"odrl:action": {"@id": "odrl:use"},
                                 "odrl:refinement": {"odrl:leftOperand": "count"}}}),
-     "policy.permission[0].action.refinement"),
+     "policy.permission[0].action.refinement[0].operator"),
     (odrl_body({"odrl:action": {"odrl:foo": 1}}), "policy.permission[0].action"),
     (odrl_body({"odrl:action": 5}), "policy.permission[0].action"),
     (odrl_body({"odrl:action": "use", "odrl:constraint": "x"}),
@@ -348,3 +348,28 @@ def test_invalid_value_is_reported() -> None:
     with pytest.raises(ValidationFailure) as err:
         parse_policy_definition(body)
     assert err.value.invalid_value == "odrl:approximately"
+
+
+def test_refined_actions() -> None:
+    body = {
+        "@context": ["http://www.w3.org/ns/odrl.jsonld", {"@vocab": EDC}],
+        "@id": "p",
+        "policy": {"@type": "Set", "permission": [{
+            "action": {"rdf:value": {"@id": "odrl:print"},
+                       "refinement": [{"leftOperand": "resolution", "operator": "lteq",
+                                       "rightOperand": 1200}]},
+        }]},
+    }
+    definition = parse_policy_definition(body)
+    refined = {"rdf:value": {"@id": "print"}, "refinement": [
+        {"leftOperand": "resolution", "operator": "lteq", "rightOperand": 1200}]}
+    assert definition.policy["permission"] == [{"action": refined}]
+    rendered = render_policy_definition(definition)
+    assert rendered["policy"]["odrl:permission"]["odrl:action"] == {
+        "odrl:action": {"@id": "odrl:print"},
+        "odrl:refinement": {"odrl:leftOperand": {"@id": "odrl:resolution"},
+                            "odrl:operator": {"@id": "odrl:lteq"},
+                            "odrl:rightOperand": 1200},
+    }
+    assert_is_compacted_json_ld(rendered)
+    assert parse_policy_definition(rendered).policy == definition.policy
