@@ -85,7 +85,7 @@ class Node:
             self.store, self.peers, self.http,
             {"negotiation": self.negotiations, "transfer": self.transfers},
             max_attempts=st.outbox_max_attempts, base_delay_ms=st.outbox_base_delay_ms,
-            max_delay_ms=st.outbox_max_delay_ms,
+            max_delay_ms=st.outbox_max_delay_ms, secrets=self.secret,
         )
         self.access = DataAccess(self.store, decider)
         await self._serve(st)

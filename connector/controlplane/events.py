@@ -57,7 +57,6 @@ def callback_messages(
     state: str,
     addresses: list[CallbackAddress],
     payload: dict[str, Any],
-    secret_lookup: dict[str, str] | None = None,
 ) -> list[OutboxMessage]:
     """Outbox messages for every callback address interested in this state change."""
     name = event_name(kind, state)
@@ -67,11 +66,10 @@ def callback_messages(
     for address in addresses:
         if not wants(address, name):
             continue
-        headers = {}
-        if address.auth_key and address.auth_code_id and secret_lookup:
-            value = secret_lookup.get(address.auth_code_id)
-            if value is not None:
-                headers[address.auth_key] = value
+        # the secret is named, never copied: the worker reads it when it sends
+        auth = None
+        if address.auth_key and address.auth_code_id:
+            auth = {"header": address.auth_key, "secret": address.auth_code_id}
         event = {"id": str(uuid.uuid4()), "at": now_ms(), "type": _camel(name), "payload": payload}
         out.append(
             OutboxMessage(
@@ -80,7 +78,7 @@ def callback_messages(
                 process_kind="callback",
                 message_type=name,
                 url=address.uri,
-                body={"event": event, "headers": headers},
+                body={"event": event, "auth": auth},
             )
         )
     return out

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import random
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import aiohttp
@@ -58,7 +59,9 @@ class OutboxWorker:
         base_delay_ms: int = 200,
         max_delay_ms: int = 30_000,
         concurrency: int = 64,
+        secrets: Callable[[str], Awaitable[str | None]] | None = None,
     ) -> None:
+        self._secrets = secrets
         self._store = store
         self._client = client
         self._http = http
@@ -144,7 +147,12 @@ class OutboxWorker:
         return resp.status, resp.body, None
 
     async def _send_callback(self, msg: OutboxMessage) -> tuple[int | None, Any, str | None]:
-        headers = {str(k): str(v) for k, v in (msg.body.get("headers") or {}).items()}
+        headers = {}
+        auth = msg.body.get("auth")
+        if isinstance(auth, dict) and self._secrets is not None:
+            value = await self._secrets(str(auth.get("secret")))
+            if value is not None:
+                headers[str(auth.get("header"))] = value
         try:
             async with self._http.post(msg.url, json=msg.body.get("event"), headers=headers) as resp:
                 await resp.read()

@@ -29,10 +29,33 @@ def bundled_index() -> dict[str, str]:
         return dict(json.load(fh))
 
 
+def _drop_unprefixed_iri_terms(document: dict[str, Any]) -> dict[str, Any]:
+    """Remove top-level terms shaped like ``Xsd:dateTime`` whose prefix is not defined.
+
+    DCAT-AP 3's context defines such terms; JSON-LD 1.1 reads them as absolute IRIs that must
+    map to themselves and rejects the whole context. Nobody writes them, so they are dropped.
+    """
+    context = document["@context"]
+    kept = {
+        term: definition for term, definition in context.items()
+        if ":" not in term or term.split(":", 1)[0] in context
+    }
+    return {**document, "@context": kept}
+
+
+#: In-memory fixes for upstream files that PyLD rejects (the files stay byte-identical).
+_REPAIRS = {
+    "dcat-ap-3.0.0.jsonld": _drop_unprefixed_iri_terms,
+    "dcat-ap-3.0.1.jsonld": _drop_unprefixed_iri_terms,
+}
+
+
 @cache
 def _bundled_document(name: str) -> Any:
     with (CONTEXTS_DIR / name).open(encoding="utf-8") as fh:
-        return json.load(fh)
+        document = json.load(fh)
+    repair = _REPAIRS.get(name)
+    return repair(document) if repair else document
 
 
 def _read_extra(url: str, path: str | PathLike[str]) -> Any:

@@ -2,12 +2,12 @@
 
 Reading (:func:`parse_policy`) takes the expanded policy node of any body EDC or Tractus-X
 clients send and yields the compact form of :mod:`connector.domain`: ``action`` ``"use"`` (a
-refined action as ``{"rdf:value": {"@id": "use"}, "refinement": [...]}``, as
-:mod:`connector.policy.model` writes it),
-operators ``"eq"``..., left operands as ODRL short names when they are ODRL terms and full
-IRIs otherwise, logical constraints (``and``/``or``/``xone``/``andSequence``) nested, duties,
-remedies and consequences kept. Bare literals (``"USE"``, ``"odrl:eq"``, ``"EQ"``) written by
-clients whose context left them untyped are read the way EDC reads them.
+refined action as ``{"rdf:value": {"@id": "use"}, "refinement": [...]}``, the shape
+:mod:`connector.policy.model` uses), operators ``"eq"``..., left operands as ODRL short names
+when they are ODRL vocabulary terms and full IRIs otherwise, logical constraints
+(``and``/``or``/``xone``/``andSequence``) nested, duties, remedies and consequences kept.
+Bare literals (``"USE"``, ``"odrl:eq"``, ``"EQ"``) written by clients whose context left them
+untyped are read the way EDC reads them.
 
 Rendering (:func:`policy_node`) gives the IRI-keyed form EDC's ``JsonObjectFromPolicyTransformer``
 builds (every rule list present, ``action``/``leftOperand``/``operator`` as ``{"@id"}``,

@@ -78,6 +78,15 @@ class GuardedLoader(BundledLoader):
         return super().__call__(url, options)
 
 
+class StrictLoader(BundledLoader):
+    """Fails the test outright if asked for anything that is not bundled."""
+
+    def __call__(self, url: str, options: Any = None) -> dict[str, Any]:
+        if url not in bundled_index():
+            pytest.fail(f"the loader was asked for an unbundled URL: {url}")
+        return super().__call__(url, options)
+
+
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: Any, **kwargs: Any) -> Any:
@@ -218,3 +227,10 @@ def test_module_functions_use_the_configured_extras(tmp_path, monkeypatch) -> No
     assert node == {"https://example.com/ns/a": [{"@value": 1}]}
     compacted = processor_module.compact([node], "https://example.com/ctx")
     assert compacted["ex:a"] == 1
+
+
+@pytest.mark.parametrize("url", sorted(bundled_index()))
+def test_bundled_contexts_resolve_without_anything_else(url: str) -> None:
+    p = JsonLdProcessor(StrictLoader())
+    assert p.expand({"@context": url, "@id": "urn:x", "@type": "urn:T"}) == [
+        {"@id": "urn:x", "@type": ["urn:T"]}]
