@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -14,13 +15,14 @@ from aiohttp import web
 from connector.api.dsp import build_dsp_app, build_protocol_root
 from connector.api.management import build_management_root
 from connector.api.observability import build_observability_app
-from connector.api.public import build_public_app
+from connector.api.public import build_public_app, build_refresh_route
 from connector.config import Settings
 from connector.controlplane.catalog import CatalogService
 from connector.controlplane.decisions import ConfiguredClaims, PolicyDecider
 from connector.controlplane.definitions import DefinitionService
+from connector.controlplane.edr_refresh import EdrRefresher
 from connector.controlplane.negotiations import NegotiationManager
-from connector.controlplane.outbox import OutboxWorker
+from connector.controlplane.outbox import DispatchingStore, OutboxWorker
 from connector.controlplane.peer_client import PeerClient
 from connector.controlplane.transfers import DataAccess, TransferManager
 from connector.dataplane.tokens import AccessTokenService
@@ -35,6 +37,7 @@ from connector.store import open_store
 log = logging.getLogger(__name__)
 
 HTTP_ENDPOINT_TYPE = "https://w3id.org/idsa/v4.1/HTTP"
+TX_AUTH = "https://w3id.org/tractusx/auth/"
 
 
 def _norm(url: str) -> str:
@@ -51,7 +54,7 @@ class Node:
     async def start(self) -> None:
         st = self.settings
         st.data_path.mkdir(parents=True, exist_ok=True)
-        self.store = open_store(st.effective_store_url)
+        self.store = DispatchingStore(open_store(st.effective_store_url))
         await self.store.open()
         key = load_private_key(st.resolve(st.key_file))
         self.public_jwk = public_jwk(key)
@@ -87,7 +90,9 @@ class Node:
             max_attempts=st.outbox_max_attempts, base_delay_ms=st.outbox_base_delay_ms,
             max_delay_ms=st.outbox_max_delay_ms, secrets=self.secret,
         )
+        self.store.worker = self.worker
         self.access = DataAccess(self.store, decider)
+        self.refresher = EdrRefresher(self.store, self.peers)
         await self._serve(st)
         self._worker_task = asyncio.create_task(self.worker.run())
         log.info(
@@ -108,6 +113,8 @@ class Node:
                     max_body=st.max_body_bytes, entities=self.entities,
                     negotiations=self.negotiations, transfers=self.transfers,
                     peers=self.peers, resolve_peer=self.resolve_peer,
+                    refresh_edr=self.refresher.refresh,
+                    refresh_edr_if_due=self.refresher.refresh_if_due,
                 ),
                 st.management_port,
             ),
@@ -122,6 +129,10 @@ class Node:
 
     def _public_root(self, st: Settings) -> web.Application:
         root = web.Application()
+        root.add_routes([build_refresh_route(
+            tokens=self.tokens, access=self.access, verifier=self.verifier,
+            issue=self._issue_tokens,
+        )])
         root.add_subapp(
             st.public_path,
             build_public_app(
@@ -143,16 +154,35 @@ class Node:
         await self.store.close()
 
     # ------------------------------------------------------------------ callbacks for services
-    def _issue_data_address(self, t: TransferProcess) -> Json:
+    def _issue_tokens(self, t: TransferProcess) -> dict[str, Any]:
+        """A fresh access token and refresh token for a started transfer (OAuth2 shape)."""
         ttl = self.settings.edr_ttl_s
-        token, _expires = self.tokens.issue(
+        access, _ = self.tokens.issue(
             t.id, t.agreement_id, t.asset_id or "", t.counter_party_id, ttl_s=ttl
         )
+        refresh, _ = self.tokens.issue_refresh(t.id, t.counter_party_id)
+        return {"access_token": access, "refresh_token": refresh, "expires_in": ttl,
+                "token_type": "bearer"}
+
+    def _issue_data_address(self, t: TransferProcess) -> Json:
+        issued = self._issue_tokens(t)
         return m.data_address(
             self.settings.public_url,
             HTTP_ENDPOINT_TYPE,
-            {"authorization": token, "authType": "bearer", "expiresIn": str(ttl)},
+            {
+                "authorization": issued["access_token"],
+                "authType": "bearer",
+                TX_AUTH + "refreshToken": issued["refresh_token"],
+                TX_AUTH + "refreshEndpoint": self.refresh_url,
+                TX_AUTH + "refreshAudience": self.settings.participant_id,
+                TX_AUTH + "expiresIn": str(issued["expires_in"]),
+            },
         )
+
+    @property
+    def refresh_url(self) -> str:
+        st = self.settings
+        return f"http://{st.public_host}:{st.public_port}/token"
 
     async def _on_finalized(self, session, negotiation) -> list[OutboxMessage]:  # noqa: ANN001
         return await self.transfers.pull_after_finalized(session, negotiation)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 
 from connector.api.body import json_response
 from connector.controlplane.transfers import DataAccess
+from connector.domain import TransferProcess
 from connector.dataplane import serve
 from connector.dataplane.tokens import AccessTokenService
-from connector.errors import KarezError
+from connector.errors import Forbidden, KarezError
+from connector.identity.tokens import ProtocolTokenVerifier
 
 log = logging.getLogger(__name__)
 
@@ -45,3 +48,44 @@ def build_public_app(
     app.router.add_route("*", "", pull)
     app.router.add_route("*", "/{tail:.*}", pull)
     return app
+
+
+TokenIssuer = Callable[[TransferProcess], dict[str, Any]]
+
+
+def build_refresh_route(
+    *,
+    tokens: AccessTokenService,
+    access: DataAccess,
+    verifier: ProtocolTokenVerifier,
+    issue: TokenIssuer,
+) -> web.RouteDef:
+    """``POST /token?grant_type=refresh_token&refresh_token=…`` (Tractus-X EDR refresh).
+
+    The caller proves who it is with a protocol token in ``Authorization``; the refresh token
+    must have been issued to that participant, for a transfer that is still STARTED.
+    """
+
+    async def refresh(request: web.Request) -> web.Response:
+        if request.query.get("grant_type") != "refresh_token":
+            return json_response({"error": "unsupported_grant_type"}, status=400)
+        refresh_token = request.query.get("refresh_token")
+        if not refresh_token:
+            return json_response(
+                {"error": "invalid_request", "error_description": "refresh_token is missing"},
+                status=400,
+            )
+        try:
+            claims = tokens.verify_refresh(refresh_token)
+            caller = verifier.verify(request.headers.get("Authorization"))
+            if caller != claims.consumer_id:
+                raise Forbidden("the refresh token was issued to another participant")
+            transfer = await access.check_refresh(claims.transfer_id, caller)
+        except KarezError as exc:
+            error = "invalid_grant" if exc.status in (401, 403) else "invalid_request"
+            return json_response(
+                {"error": error, "error_description": exc.message}, status=exc.status
+            )
+        return json_response(issue(transfer))
+
+    return web.post("/token", refresh)

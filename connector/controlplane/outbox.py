@@ -14,7 +14,7 @@ import contextlib
 import logging
 import random
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 import aiohttp
@@ -26,7 +26,7 @@ from connector.store.base import ConcurrentUpdate, Session, Store
 
 log = logging.getLogger(__name__)
 
-LEASE_MS = 30_000
+LEASE_MS = 15_000
 BATCH = 32
 
 
@@ -77,6 +77,21 @@ class OutboxWorker:
 
     def wake(self) -> None:
         self._wake.set()
+
+    @property
+    def owner(self) -> str:
+        return self._owner
+
+    def dispatch(self, messages: list[OutboxMessage]) -> None:
+        """Send messages already leased to this worker (see :class:`DispatchingStore`)."""
+        for msg in messages:
+            task = asyncio.create_task(self._deliver_when_free(msg))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _deliver_when_free(self, msg: OutboxMessage) -> None:
+        await self._slots.acquire()
+        await self._deliver(msg)
 
     async def run(self) -> None:
         while not self._stopping:
@@ -189,3 +204,53 @@ class OutboxWorker:
                 extra={"process_id": msg.process_id},
             )
         self.wake()
+
+
+class _LeasingSession:
+    """A session whose enqueued messages are leased to the local worker right away."""
+
+    def __init__(self, inner: Session, owner: str) -> None:
+        self._inner = inner
+        self._owner = owner
+        self.enqueued: list[OutboxMessage] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def enqueue(self, msg: OutboxMessage) -> None:
+        msg.lease_owner = self._owner
+        msg.lease_until = now_ms() + LEASE_MS
+        await self._inner.enqueue(msg)
+        self.enqueued.append(msg)
+
+
+class DispatchingStore(Store):
+    """The store as the services see it: a message written in a session is sent as soon as
+    that session commits, by this node's worker, without waiting for the worker to poll.
+
+    The row stays in the outbox (leased) until the peer acknowledges it, so a crash loses
+    nothing: once the lease runs out, any worker sends it again.
+    """
+
+    def __init__(self, inner: Store) -> None:
+        self._inner = inner
+        self.worker: OutboxWorker | None = None
+
+    async def open(self) -> None:
+        await self._inner.open()
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[Session]:
+        worker = self.worker
+        if worker is None:
+            async with self._inner.session() as s:
+                yield s
+            return
+        async with self._inner.session() as s:
+            leasing = _LeasingSession(s, worker.owner)
+            yield leasing  # type: ignore[misc]
+        if leasing.enqueued:
+            worker.dispatch(leasing.enqueued)

@@ -12,10 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connector.controlplane.decisions import PolicyDecider, explanation, permitted
+from connector.controlplane.edr_refresh import stamp_expiry
 from connector.controlplane.negotiations import APPROVAL
 from connector.controlplane.process import check_pids, load_for_peer, retrying, save_process
 from connector.domain import (
     CONSUMER,
+    EDC_NS,
     PROVIDER,
     Asset,
     CallbackAddress,
@@ -377,7 +379,11 @@ class TransferManager:
     async def _store_edr(self, s: Session, t: TransferProcess, data_address: Any) -> None:
         if not isinstance(data_address, dict):
             return
-        props = m.endpoint_properties(data_address)
+        props: dict[str, Any] = dict(m.endpoint_properties(data_address))
+        # EDC providers name the properties with full EDC IRIs; the DSP examples use short names
+        authorization = props.pop("authorization", None) or props.pop(EDC_NS + "authorization", "")
+        endpoint = data_address.get("endpoint") or props.pop(EDC_NS + "endpoint", "")
+        stamp_expiry(props)
         agreement = await s.get(ContractAgreement, t.agreement_id)
         edr = EndpointDataReference(
             transfer_process_id=t.id,
@@ -385,8 +391,8 @@ class TransferManager:
             asset_id=t.asset_id,
             provider_id=t.counter_party_id,
             contract_negotiation_id=agreement.negotiation_id if agreement else None,
-            endpoint=str(data_address.get("endpoint", "")),
-            authorization=props.pop("authorization", ""),
+            endpoint=str(endpoint),
+            authorization=str(authorization),
             endpoint_type=str(data_address.get("endpointType", "")),
             properties=props,
         )
@@ -443,6 +449,16 @@ class DataAccess:
     def __init__(self, store: Store, decider: PolicyDecider) -> None:
         self._store = store
         self._decider = decider
+
+    async def check_refresh(self, transfer_id: str, consumer_id: str) -> TransferProcess:
+        """A refresh is granted only for a STARTED transfer of this consumer."""
+        async with self._store.session() as s:
+            t = await s.get(TransferProcess, transfer_id)
+        if t is None or t.role != PROVIDER or t.counter_party_id != consumer_id:
+            raise Forbidden("the refresh token names no transfer of this consumer")
+        if t.state != T.STARTED:
+            raise Forbidden(f"transfer {transfer_id} is {t.state}, not STARTED")
+        return t
 
     async def data_address(self, transfer_id: str, agreement_id: str, consumer_id: str) -> Json:
         async with self._store.session() as s:

@@ -180,14 +180,10 @@ def _constraint(node: Fields) -> dict[str, Any]:
     }
 
 
-def _party(node: Fields, name: str) -> str | None:
-    return node.text(name)
-
-
 def _rule(node: Fields, kind: str) -> dict[str, Any]:
     rule: dict[str, Any] = {"action": _action(node)}
     for name in ("target", "assigner", "assignee"):
-        value = _party(node, name)
+        value = node.text(name)
         if value is not None:
             rule[name] = value
     constraints = [_constraint(c) for c in node.children("constraint")]
@@ -221,7 +217,7 @@ def parse_policy(node: Fields, *, default_type: str = "Set") -> dict[str, Any]:
     if profiles:
         out["profile"] = profiles
     for name in ("target", "assigner", "assignee"):
-        value = _party(policy, name)
+        value = policy.text(name)
         if value is not None:
             out[name] = value
     for kind in RULE_KINDS:
@@ -237,6 +233,11 @@ def parse_policy(node: Fields, *, default_type: str = "Set") -> dict[str, Any]:
 
 def _iri(term: str) -> str:
     return expand_iri(term, ODRL_NS)
+
+
+def _id(value: Any) -> Any:
+    """A party or target id, also when stored as ``{"@id": ...}``."""
+    return value.get("@id") if isinstance(value, Mapping) else value
 
 
 def _action_node(action: Any) -> dict[str, Any]:
@@ -279,10 +280,10 @@ def _constraint_node(constraint: Mapping[str, Any]) -> dict[str, Any]:
 def _rule_node(rule: Mapping[str, Any], kind: str) -> dict[str, Any]:
     node: dict[str, Any] = {ODRL_NS + "action": _action_node(rule.get("action", "use"))}
     if rule.get("target"):
-        node[ODRL_NS + "target"] = {"@id": rule["target"]}
+        node[ODRL_NS + "target"] = {"@id": _id(rule["target"])}
     for party in ("assigner", "assignee"):
         if rule.get(party):
-            node[ODRL_NS + party] = rule[party]
+            node[ODRL_NS + party] = _id(rule[party])
     if rule.get("constraint"):
         node[ODRL_NS + "constraint"] = [_constraint_node(c) for c in rule["constraint"]]
     nested = NESTED_RULES[kind]
@@ -302,9 +303,9 @@ def policy_node(policy: Mapping[str, Any], *, default_type: str = "Set") -> dict
         node[ODRL_NS + kind] = [_rule_node(r, rule_kind) for r in policy.get(kind, [])]
     for party in ("assignee", "assigner"):
         if policy.get(party):
-            node[ODRL_NS + party] = policy[party]
+            node[ODRL_NS + party] = _id(policy[party])
     if policy.get("target"):
-        node[ODRL_NS + "target"] = {"@id": policy["target"]}
+        node[ODRL_NS + "target"] = {"@id": _id(policy["target"])}
     profiles = policy.get("profile")
     if profiles:
         profiles = profiles if isinstance(profiles, list) else [profiles]

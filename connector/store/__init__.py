@@ -27,12 +27,15 @@ def open_store(url: str) -> Store:
     if url.startswith(_SQLITE):
         from connector.store.sqlite import SqliteStore
 
-        rest = url[len(_SQLITE) :]
+        rest, _, query = url[len(_SQLITE) :].partition("?")
+        threaded = query in ("threaded=1", "threaded=true")
+        if query and not threaded:
+            raise ValueError(f"bad SQLite URL {url!r}: the only option is ?threaded=1")
         if rest in (_MEMORY, "/" + _MEMORY):
-            return SqliteStore(_MEMORY)
+            return SqliteStore(_MEMORY, threaded=threaded)
         if not rest.startswith("/") or len(rest) == 1:
             raise ValueError(f"bad SQLite URL {url!r}: use sqlite:///path or sqlite://:memory:")
-        return SqliteStore(rest[1:])
+        return SqliteStore(rest[1:], threaded=threaded)
     if url.startswith(("postgresql://", "postgres://")):
         from connector.store.postgres import PostgresStore
 

@@ -1,4 +1,10 @@
-"""SQLite backend over aiosqlite: one connection in WAL mode, one session (writer) at a time.
+"""SQLite backend: one connection in WAL mode, one session (writer) at a time.
+
+By default statements run on the event loop's own thread: a small statement takes microseconds,
+while a hop to aiosqlite's worker thread costs about 100 µs on a 2-core machine and made the
+store the largest cost of a negotiation (measured with ``bench/negotiation.py``). WAL with
+``synchronous=NORMAL`` does not sync on commit, so a statement does not wait for the disk.
+``threaded=True`` (URL ``sqlite:///file.db?threaded=1``) runs them on aiosqlite's thread instead.
 
 A session is a ``BEGIN IMMEDIATE`` transaction, started lazily by its first statement (a session
 that runs no statement costs nothing). Sessions are serialized with an ``asyncio.Lock``; reads go
@@ -198,6 +204,11 @@ def _step(cur: sqlite3.Cursor, begin: bool, sql: str, params: Sequence[Any]) -> 
     return cur.rowcount, rows
 
 
+async def _inline(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run ``fn`` right here, on the event loop's thread."""
+    return fn(*args)
+
+
 def _end(cur: sqlite3.Cursor, sql: str) -> None:
     """COMMIT or ROLLBACK if a transaction is open; on aiosqlite's thread."""
     if cur.connection.in_transaction:
@@ -379,19 +390,27 @@ class _SqliteSession(Session):
 class SqliteStore(Store):
     """The store in one SQLite file (or in memory with ``":memory:"``)."""
 
-    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
+    def __init__(
+        self, path: str | Path, *, busy_timeout_ms: int = 5000, threaded: bool = False
+    ) -> None:
         self.path = str(path)
         self.busy_timeout_ms = busy_timeout_ms
+        self.threaded = threaded
+        self._call: _Call | None = None
+        self._raw: sqlite3.Connection | None = None
         self._conn: aiosqlite.Connection | None = None
         self._cursor: sqlite3.Cursor | None = None
         self._lock = asyncio.Lock()
         self._holder: asyncio.Task[Any] | None = None
 
     async def open(self) -> None:
-        if self._conn is not None:
+        if self._call is not None:
             return
         if self.path != MEMORY:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        if not self.threaded:
+            await self._open_inline()
+            return
         conn = await aiosqlite.connect(
             self.path,
             isolation_level=None,  # transactions are begun and ended explicitly
@@ -404,19 +423,41 @@ class SqliteStore(Store):
             raw = (await conn.cursor()).connection  # sqlite3 objects: use on its thread only
             self._cursor = await conn._execute(raw.cursor)
             self._conn = conn
+            self._call = conn._execute
             async with self.session() as session:
                 assert isinstance(session, _SqliteSession)
                 await _migrate(session)
         except BaseException:
-            self._conn = self._cursor = None
+            self._conn = self._cursor = self._call = None
             await conn.close()
+            raise
+
+    async def _open_inline(self) -> None:
+        """Run statements on the event loop's own thread (the default, see module doc)."""
+        raw = sqlite3.connect(
+            self.path, isolation_level=None, timeout=self.busy_timeout_ms / 1000,
+            cached_statements=256,
+        )
+        try:
+            for pragma in (*_PRAGMAS, f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}"):
+                raw.execute(pragma).fetchall()
+            self._raw, self._cursor, self._call = raw, raw.cursor(), _inline
+            async with self.session() as session:
+                assert isinstance(session, _SqliteSession)
+                await _migrate(session)
+        except BaseException:
+            self._raw = self._cursor = self._call = None
+            raw.close()
             raise
 
     async def close(self) -> None:
         async with self._lock:
-            conn, self._conn, self._cursor = self._conn, None, None
+            conn, self._conn, self._cursor, self._call = self._conn, None, None, None
+            raw, self._raw = self._raw, None
             if conn is not None:
                 await conn.close()
+            if raw is not None:
+                raw.close()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[Session]:
@@ -424,10 +465,10 @@ class SqliteStore(Store):
         if task is not None and self._holder is task:
             raise RuntimeError("nested store sessions in one task would deadlock")
         async with self._lock:
-            if self._conn is None or self._cursor is None:
+            if self._call is None or self._cursor is None:
                 raise RuntimeError("the store is not open")
             self._holder = task
-            session = _SqliteSession(self._conn._execute, self._cursor)
+            session = _SqliteSession(self._call, self._cursor)
             try:
                 yield session
             except BaseException:

@@ -77,3 +77,51 @@ async def test_edr_flow_negotiates_and_pulls_in_one_call(shared_dataspace, http)
     )
     status, received, _ = await download(http, edr)
     assert (status, received) == (200, sha)
+
+
+async def test_edr_refresh(dataspace_factory, http):
+    ds = dataspace_factory(2, configure={"provider": {"edr_ttl_s": 40}})
+    provider, consumer = ds.client(http, "provider"), ds.client(http, "consumer")
+    sha = await publish(provider, ds["provider"].folder, "asset-refresh")
+    n = await negotiate(consumer, ds["provider"], "asset-refresh")
+    tid = await consumer.transfer(ds["provider"].protocol_url, n["contractAgreementId"])
+    await consumer.wait_state("transferprocesses", tid, "STARTED")
+    edr = await consumer.call("GET", f"/v3/edrs/{tid}/dataaddress")
+    assert edr["tx-auth:refreshEndpoint"].endswith("/token")
+    assert edr["tx-auth:refreshAudience"] == ds["provider"].id
+    assert edr["tx-auth:expiresIn"] == "40"
+    # auto_refresh keeps a token that has more than 30 s left
+    same = await consumer.call("GET", f"/v3/edrs/{tid}/dataaddress?auto_refresh=true")
+    assert same["authorization"] == edr["authorization"]
+    refreshed = await consumer.call("POST", f"/v3/edrs/{tid}/refresh")
+    assert refreshed["authorization"] != edr["authorization"]
+    assert refreshed["tx-auth:refreshToken"] != edr["tx-auth:refreshToken"]
+    status, received, _ = await download(http, refreshed)
+    assert (status, received) == (200, sha)
+    # a refresh token is bound to its consumer: the provider itself cannot use it
+    from connector.dataspace import protocol_token
+
+    url = f"{edr['tx-auth:refreshEndpoint']}?grant_type=refresh_token&refresh_token=" \
+          f"{refreshed['tx-auth:refreshToken']}"
+    async with http.post(url, headers={
+            "Authorization": protocol_token(ds.folder, "provider", "provider")}) as resp:
+        assert resp.status in (401, 403)
+    # once the transfer is over, refresh is refused
+    await consumer.call("POST", f"/v3/transferprocesses/{tid}/terminate",
+                        {"@context": {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"},
+                         "reason": "finished"})
+    await provider.call("POST", "/v3/transferprocesses/request", {})
+    await consumer.wait_state("transferprocesses", tid, "TERMINATED")
+    from connector.client import ManagementError
+
+    for _ in range(50):
+        try:
+            await consumer.call("POST", f"/v3/edrs/{tid}/refresh")
+        except ManagementError as err:
+            assert err.status == 502
+            break
+        import asyncio
+
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("refresh still works after termination")

@@ -68,6 +68,7 @@ def process_routes(
     resolve_peer: PeerIdResolver,
     body: Body,
     refresh_edr: EdrRefresher | None = None,
+    refresh_edr_if_due: EdrRefresher | None = None,
 ) -> list[web.RouteDef]:
     # --- catalog -------------------------------------------------------------------------
     async def catalog_request(request: web.Request) -> web.Response:
@@ -205,8 +206,8 @@ def process_routes(
     async def edr_data_address(request: web.Request) -> web.Response:
         edr = await entities.get(EndpointDataReference, request.match_info["id"])
         auto = request.query.get("auto_refresh", "false").lower() == "true"
-        if auto and refresh_edr is not None:
-            edr = await refresh_edr(edr)
+        if auto and refresh_edr_if_due is not None:
+            edr = await refresh_edr_if_due(edr)
         return json_response(render_edr_data_address(edr))
 
     async def edr_refresh(request: web.Request) -> web.Response:
