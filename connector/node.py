@@ -219,12 +219,12 @@ class Node:
 
 async def run_node(settings: Settings) -> None:
     """Run until SIGINT or SIGTERM, then stop cleanly."""
-    node = Node(settings)
-    await node.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    node = Node(settings)
+    await node.start()
     try:
         await stop.wait()
     finally:

@@ -41,14 +41,23 @@ def _area(path: str) -> str:
 
 
 def error_response(area: str, exc: KarezError, request: web.Request) -> web.Response:
-    pids = request.get("pids", {})
+    # the error schemas require both pids: an unknown one (e.g. before the provider chose its
+    # pid) is sent as an empty string rather than left out
+    pids = {k: v or "" for k, v in request.get("pids", {}).items()}
+    pid = request.match_info.get("pid")
+    if pid and not pids.get("providerPid") and not pids.get("consumerPid"):
+        pids = {"providerPid": pid, "consumerPid": ""}
     reasons = exc.reasons or [exc.message]
     if exc.path and exc.path not in " ".join(reasons):
         reasons = [f"{exc.path}: {r}" for r in reasons]
     if area == NEGOTIATION:
-        body = m.negotiation_error(exc.code, reasons, pids.get("consumerPid"), pids.get("providerPid"))
+        body = m.negotiation_error(
+            exc.code, reasons, pids.get("consumerPid", ""), pids.get("providerPid", "")
+        )
     elif area == TRANSFER:
-        body = m.transfer_error(exc.code, reasons, pids.get("consumerPid"), pids.get("providerPid"))
+        body = m.transfer_error(
+            exc.code, reasons, pids.get("consumerPid", ""), pids.get("providerPid", "")
+        )
     else:
         body = m.catalog_error(exc.code, reasons)
     status = exc.status if exc.status < 500 else 502 if exc.status == 502 else 500

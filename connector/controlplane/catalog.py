@@ -108,14 +108,16 @@ class CatalogService:
                 )
             }
             datasets = [d for d in datasets if d["@id"] in wanted]
-        return {
+        catalog: Json = {
             "@context": [DSP_CONTEXT],
             "@id": f"{self._participant_id}#catalog",
             "@type": "Catalog",
             "participantId": self._participant_id,
             "service": [self._service()],
-            "dataset": datasets,
         }
+        if datasets:  # the schema wants a non-empty list or none at all
+            catalog["dataset"] = datasets
+        return catalog
 
     async def dataset(self, requester: str, dataset_id: str) -> Json:
         visible = await self._visible(requester)

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from connector.dataspace import protocol_token
+from connector.protocol.validation import validate
 from tests.integration.helpers import negotiate, publish
 
 CTX = ["https://w3id.org/dspace/2025/1/context.jsonld"]
@@ -26,19 +27,34 @@ def token(ds, sender="consumer", receiver="provider"):
     return protocol_token(ds.folder, sender, receiver)
 
 
+def conforms(body):
+    """Every body the node answers with validates against its DSP 2025-1 schema."""
+    kind = body.get("@type") if isinstance(body, dict) else None
+    if kind is None and isinstance(body, dict) and "protocolVersions" in body:
+        kind = "VersionResponse"
+    assert kind, body
+    validate(kind, body)
+    return body
+
+
 async def post(http, url, body, auth, raw=None):
     data = raw if raw is not None else json.dumps(body).encode()
     headers = {"Content-Type": "application/json"}
     if auth:
         headers["Authorization"] = auth
     async with http.post(url, data=data, headers=headers) as resp:
-        return resp.status, await resp.json(content_type=None)
+        return resp.status, conforms(await resp.json(content_type=None))
+
+
+async def get(http, url, auth):
+    async with http.get(url, headers={"Authorization": auth}) as resp:
+        return resp.status, conforms(await resp.json(content_type=None))
 
 
 async def test_version_endpoint_is_open(three, http):
     base = three["provider"].protocol_url.rsplit("/protocol", 1)[0]
     async with http.get(base + "/.well-known/dspace-version") as resp:
-        body = await resp.json()
+        body = conforms(await resp.json())
     assert resp.status == 200
     assert body["protocolVersions"][0]["version"] == "2025-1"
     assert body["protocolVersions"][0]["path"] == "/protocol"
@@ -103,18 +119,25 @@ async def test_negotiation_errors_and_privacy(three, http):
     pid = mine[0]["@id"]
     base = ds["provider"].protocol_url
     # the consumer may read its negotiation
-    async with http.get(f"{base}/negotiations/{pid}",
-                        headers={"Authorization": token(ds)}) as resp:
-        assert resp.status == 200
-        assert (await resp.json())["state"] == "FINALIZED"
+    status, body = await get(http, f"{base}/negotiations/{pid}", token(ds))
+    assert status == 200 and body["state"] == "FINALIZED"
     # another participant sees nothing: 404, as for an unknown id
-    async with http.get(f"{base}/negotiations/{pid}",
-                        headers={"Authorization": token(ds, "other", "provider")}) as resp:
-        assert resp.status == 404
-        assert (await resp.json())["@type"] == "ContractNegotiationError"
-    async with http.get(f"{base}/negotiations/urn:uuid:nope",
-                        headers={"Authorization": token(ds)}) as resp:
-        assert resp.status == 404
+    status, body = await get(http, f"{base}/negotiations/{pid}", token(ds, "other", "provider"))
+    assert status == 404 and body["@type"] == "ContractNegotiationError"
+    status, body = await get(http, f"{base}/negotiations/urn:uuid:nope", token(ds))
+    assert status == 404
+    # the catalog and a dataset, as the consumer sees them
+    status, catalog = await post(http, f"{base}/catalog/request",
+                                 {"@context": CTX, "@type": "CatalogRequestMessage"}, token(ds))
+    assert status == 200 and catalog["@type"] == "Catalog"
+    assert "asset-errors" in [d["@id"] for d in catalog["dataset"]]
+    status, dataset = await get(http, f"{base}/catalog/datasets/asset-errors", token(ds))
+    assert status == 200 and dataset["@type"] == "Dataset"
+    status, _ = await get(http, f"{base}/catalog/datasets/asset-errors",
+                          token(ds, "other", "provider"))
+    assert status == 200  # an open access policy shows it to every member
+    status, _ = await get(http, f"{base}/catalog/datasets/nope", token(ds))
+    assert status == 404
     # a message the state does not allow: 400, state unchanged
     accepted = {"@context": CTX, "@type": "ContractNegotiationEventMessage",
                 "consumerPid": n["@id"], "providerPid": pid, "eventType": "ACCEPTED"}
