@@ -180,3 +180,30 @@ async def test_transfer_errors(three, http):
         "@context": CTX, "@type": "TransferCompletionMessage", "consumerPid": "urn:uuid:t1",
         "providerPid": "urn:uuid:none"}, token(ds))
     assert status == 404 and err["@type"] == "TransferError"
+
+
+async def test_provider_initiated_offer_waits_for_the_operator(three, http):
+    """A provider may open a negotiation with a ContractOfferMessage; the consumer's node
+    creates it in OFFERED and waits for its operator, who can terminate it."""
+    ds = three
+    consumer = ds.client(http, "consumer")
+    base = ds["consumer"].protocol_url
+    offer = {"@context": CTX, "@type": "ContractOfferMessage", "providerPid": "urn:uuid:prov-1",
+             "callbackAddress": "http://127.0.0.1:9/callback",
+             "offer": {"@id": "urn:uuid:offer-1", "@type": "Offer", "target": "some-dataset",
+                       "permission": [{"action": "use"}]}}
+    status, ack = await post(http, f"{base}/negotiations/offers", offer,
+                             token(ds, "other", "consumer"))
+    assert status == 201 and ack["state"] == "OFFERED"
+    # the same message again is the same negotiation
+    status, again = await post(http, f"{base}/negotiations/offers", offer,
+                               token(ds, "other", "consumer"))
+    assert status == 201 and again["consumerPid"] == ack["consumerPid"]
+    n = await consumer.call("GET", f"/v3/contractnegotiations/{ack['consumerPid']}")
+    assert n["state"] == "OFFERED" and n["type"] == "CONSUMER"
+    await consumer.call("POST", f"/v3/contractnegotiations/{ack['consumerPid']}/terminate",
+                        {"@context": {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"},
+                         "reason": "not interested"})
+    n = await consumer.wait_state("contractnegotiations", ack["consumerPid"],
+                                  {"TERMINATING", "TERMINATED"})
+    assert n["state"] in ("TERMINATING", "TERMINATED")  # the fake provider never answers
