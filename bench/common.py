@@ -66,15 +66,18 @@ class BenchDataspace:
         self.nodes = self.description["nodes"]
         self.procs = []
         for node in self.nodes:
-            proc = start_node_process(self.folder / node["config"],
-                                      self.folder / node["name"] / "node.log")
+            proc = start_node_process(
+                self.folder / node["config"], self.folder / node["name"] / "node.log"
+            )
             self.procs.append(proc)
         for node, proc in zip(self.nodes, self.procs, strict=True):
             wait_healthy(node["healthUrl"], proc)
 
     def peak_rss_mb(self) -> dict[str, float]:
-        return {node["name"]: peak_rss_mb(proc.pid)
-                for node, proc in zip(self.nodes, self.procs, strict=True)}
+        return {
+            node["name"]: peak_rss_mb(proc.pid)
+            for node, proc in zip(self.nodes, self.procs, strict=True)
+        }
 
     def stop(self) -> None:
         for proc in self.procs:

@@ -22,11 +22,16 @@ from connector.client import ManagementClient, first_offer  # noqa: E402
 from connector.setup_node import free_ports  # noqa: E402
 
 
-async def round_trips(http: aiohttp.ClientSession, url: str, concurrency: int, total: int
-                      ) -> tuple[float, list[float]]:
-    body = {"@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
-            "@type": "ContractNegotiation", "consumerPid": "urn:uuid:1", "providerPid": "urn:uuid:2",
-            "state": "REQUESTED"}
+async def round_trips(
+    http: aiohttp.ClientSession, url: str, concurrency: int, total: int
+) -> tuple[float, list[float]]:
+    body = {
+        "@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
+        "@type": "ContractNegotiation",
+        "consumerPid": "urn:uuid:1",
+        "providerPid": "urn:uuid:2",
+        "state": "REQUESTED",
+    }
     latencies: list[float] = []
 
     async def one() -> None:
@@ -79,39 +84,53 @@ async def main(count: int) -> None:
             await p.create_contract_definition("open", "open", "open")
             catalog = await c.catalog(provider_info["protocolUrl"], provider_info["participantId"])
             offer = first_offer(catalog, "bench")
-            callbacks = [{"uri": f"http://127.0.0.1:{port}/events",
-                          "events": ["contract.negotiation.finalized",
-                                     "contract.negotiation.terminated"],
-                          "transactional": False}]
+            callbacks = [
+                {
+                    "uri": f"http://127.0.0.1:{port}/events",
+                    "events": ["contract.negotiation.finalized", "contract.negotiation.terminated"],
+                    "transactional": False,
+                }
+            ]
 
             async def negotiation(latencies: list[float]) -> None:
                 t0 = time.perf_counter()
-                nid = await c.negotiate(provider_info["protocolUrl"],
-                                        provider_info["participantId"], offer, "bench",
-                                        callbacks=callbacks)
+                nid = await c.negotiate(
+                    provider_info["protocolUrl"],
+                    provider_info["participantId"],
+                    offer,
+                    "bench",
+                    callbacks=callbacks,
+                )
                 fut = finished.setdefault(nid, asyncio.get_running_loop().create_future())
                 state = await asyncio.wait_for(fut, 60)
                 if state != "FINALIZED":
                     raise RuntimeError(f"negotiation {nid} ended {state}")
                 latencies.append(time.perf_counter() - t0)
 
-            print(f"{'concurrency':>11} {'negotiations/s':>15} {'p50 ms':>8} {'p90 ms':>8} "
-                  f"{'p99 ms':>8} {'round trips/s':>14} {'rt p50 ms':>9} {'cost (round trips)':>19}")
+            print(
+                f"{'concurrency':>11} {'negotiations/s':>15} {'p50 ms':>8} {'p90 ms':>8} "
+                f"{'p99 ms':>8} {'round trips/s':>14} {'rt p50 ms':>9} {'cost (round trips)':>19}"
+            )
             for concurrency in (1, 10, 100):
                 total = max(count, concurrency * 3)
                 rt_rate, rt_lat = await round_trips(http, baseline.url, concurrency, total * 5)
                 latencies: list[float] = []
-                rate = await run_concurrently(lambda lat=latencies: negotiation(lat),
-                                              concurrency, total)
+                rate = await run_concurrently(
+                    lambda lat=latencies: negotiation(lat), concurrency, total
+                )
                 pc = percentiles(latencies)
                 rtp = percentiles(rt_lat)
-                print(f"{concurrency:>11} {rate:>15.1f} {pc['p50'] * 1000:>8.1f} "
-                      f"{pc['p90'] * 1000:>8.1f} {pc['p99'] * 1000:>8.1f} {rt_rate:>14.0f} "
-                      f"{rtp['p50'] * 1000:>9.2f} {rt_rate / rate:>19.1f}")
+                print(
+                    f"{concurrency:>11} {rate:>15.1f} {pc['p50'] * 1000:>8.1f} "
+                    f"{pc['p90'] * 1000:>8.1f} {pc['p99'] * 1000:>8.1f} {rt_rate:>14.0f} "
+                    f"{rtp['p50'] * 1000:>9.2f} {rt_rate / rate:>19.1f}"
+                )
         rss = ds.peak_rss_mb()
         print("peak RSS MB: " + ", ".join(f"{k} {v:.0f}" for k, v in rss.items()))
-        print("cost = plain JSON round trips/s divided by negotiations/s at the same concurrency "
-              "(target: at most 10)")
+        print(
+            "cost = plain JSON round trips/s divided by negotiations/s at the same concurrency "
+            "(target: at most 10)"
+        )
     finally:
         await runner.cleanup()
         baseline.stop()

@@ -29,14 +29,15 @@ def make_file(path: Path, size_mb: int) -> str:
     block = os.urandom(CHUNK)
     with path.open("wb") as fh:
         for i in range(size_mb):
-            chunk = block[i % 997:] + block[: i % 997]
+            chunk = block[i % 997 :] + block[: i % 997]
             fh.write(chunk)
             digest.update(chunk)
     return digest.hexdigest()
 
 
-async def download(http: aiohttp.ClientSession, url: str, headers: dict | None = None
-                   ) -> tuple[float, int, str]:
+async def download(
+    http: aiohttp.ClientSession, url: str, headers: dict | None = None
+) -> tuple[float, int, str]:
     digest = hashlib.sha256()
     size = 0
     t0 = time.perf_counter()
@@ -63,8 +64,12 @@ async def main(size_mb: int) -> None:
             await p.create_policy("open", [{"action": "use"}])
             await p.create_contract_definition("open", "open", "open")
             catalog = await c.catalog(provider_info["protocolUrl"], provider_info["participantId"])
-            nid = await c.negotiate(provider_info["protocolUrl"], provider_info["participantId"],
-                                    first_offer(catalog, "big"), "big")
+            nid = await c.negotiate(
+                provider_info["protocolUrl"],
+                provider_info["participantId"],
+                first_offer(catalog, "big"),
+                "big",
+            )
             n = await c.wait_state("contractnegotiations", nid, "FINALIZED")
             tid = await c.transfer(provider_info["protocolUrl"], n["contractAgreementId"])
             await c.wait_state("transferprocesses", tid, "STARTED")
@@ -83,8 +88,11 @@ async def main(size_mb: int) -> None:
         print(f"HttpData-PULL via Karez: {pull:8.1f} MiB/s ({pull_s:.2f} s)")
         print(f"ratio pull/plain       : {pull / plain:8.2f}  (target: at least 0.70)")
         rss = ds.peak_rss_mb()
-        print("peak RSS MB            : " + ", ".join(f"{k} {v:.0f}" for k, v in rss.items())
-              + "  (target: under 150 each)")
+        print(
+            "peak RSS MB            : "
+            + ", ".join(f"{k} {v:.0f}" for k, v in rss.items())
+            + "  (target: under 150 each)"
+        )
     finally:
         baseline.stop()
         ds.stop()

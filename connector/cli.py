@@ -35,11 +35,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = Path(args.config)
     if not config.exists():
         if not args.init:
-            print(f"{config} not found: run `karez init` first (or `karez run --init`)",
-                  file=sys.stderr)
+            print(
+                f"{config} not found: run `karez init` first (or `karez run --init`)",
+                file=sys.stderr,
+            )
             return 1
-        ns = argparse.Namespace(dir=str(config.parent), name="karez", participant_id=None,
-                                force=False)
+        ns = argparse.Namespace(
+            dir=str(config.parent), name="karez", participant_id=None, force=False
+        )
         cmd_init(ns)
     settings = load_settings(config)
     setup_logging(settings.log_format, settings.log_level, settings.name)

@@ -25,7 +25,9 @@ class ManagementClient:
         self.base = base_url.rstrip("/")
         self.headers = {"X-Api-Key": api_key}
 
-    async def call(self, method: str, path: str, body: Any = None, expect: int | None = None) -> Any:
+    async def call(
+        self, method: str, path: str, body: Any = None, expect: int | None = None
+    ) -> Any:
         async with self.session.request(
             method, self.base + path, json=body, headers=self.headers
         ) as resp:
@@ -41,19 +43,30 @@ class ManagementClient:
             return data
 
     # --- provider --------------------------------------------------------------------
-    async def create_asset(self, asset_id: str, data_address: dict, properties: dict | None = None,
-                           private_properties: dict | None = None) -> Any:
+    async def create_asset(
+        self,
+        asset_id: str,
+        data_address: dict,
+        properties: dict | None = None,
+        private_properties: dict | None = None,
+    ) -> Any:
         body = {
-            "@context": EDC_CONTEXT, "@id": asset_id, "properties": properties or {},
+            "@context": EDC_CONTEXT,
+            "@id": asset_id,
+            "properties": properties or {},
             "dataAddress": {"@type": "DataAddress", **data_address},
         }
         if private_properties:
             body["privateProperties"] = private_properties
         return await self.call("POST", "/v3/assets", body)
 
-    async def create_policy(self, policy_id: str, permissions: list | None = None,
-                            prohibitions: list | None = None, obligations: list | None = None
-                            ) -> Any:
+    async def create_policy(
+        self,
+        policy_id: str,
+        permissions: list | None = None,
+        prohibitions: list | None = None,
+        obligations: list | None = None,
+    ) -> Any:
         policy: dict[str, Any] = {"@type": "Set", "permission": permissions or []}
         if prohibitions:
             policy["prohibition"] = prohibitions
@@ -61,16 +74,25 @@ class ManagementClient:
             policy["obligation"] = obligations
         body = {
             "@context": [EDC_CONTEXT, "http://www.w3.org/ns/odrl.jsonld"],
-            "@id": policy_id, "policy": policy,
+            "@id": policy_id,
+            "policy": policy,
         }
         return await self.call("POST", "/v3/policydefinitions", body)
 
-    async def create_contract_definition(self, def_id: str, access: str, contract: str,
-                                         selector: list | None = None,
-                                         private_properties: dict | None = None) -> Any:
+    async def create_contract_definition(
+        self,
+        def_id: str,
+        access: str,
+        contract: str,
+        selector: list | None = None,
+        private_properties: dict | None = None,
+    ) -> Any:
         body = {
-            "@context": EDC_CONTEXT, "@id": def_id, "accessPolicyId": access,
-            "contractPolicyId": contract, "assetsSelector": selector or [],
+            "@context": EDC_CONTEXT,
+            "@id": def_id,
+            "accessPolicyId": access,
+            "contractPolicyId": contract,
+            "assetsSelector": selector or [],
         }
         if private_properties:
             body["privateProperties"] = private_properties
@@ -79,43 +101,66 @@ class ManagementClient:
     # --- consumer --------------------------------------------------------------------
     async def catalog(self, address: str, participant_id: str) -> Any:
         body = {
-            "@context": EDC_CONTEXT, "@type": "CatalogRequest", "counterPartyAddress": address,
-            "counterPartyId": participant_id, "protocol": "dataspace-protocol-http:2025-1",
+            "@context": EDC_CONTEXT,
+            "@type": "CatalogRequest",
+            "counterPartyAddress": address,
+            "counterPartyId": participant_id,
+            "protocol": "dataspace-protocol-http:2025-1",
         }
         return await self.call("POST", "/v3/catalog/request", body)
 
-    async def negotiate(self, address: str, provider_id: str, offer: dict, asset_id: str,
-                        private_properties: dict | None = None, path: str = "/v3/contractnegotiations",
-                        callbacks: list | None = None) -> str:
+    async def negotiate(
+        self,
+        address: str,
+        provider_id: str,
+        offer: dict,
+        asset_id: str,
+        private_properties: dict | None = None,
+        path: str = "/v3/contractnegotiations",
+        callbacks: list | None = None,
+    ) -> str:
         prefixed = any(k.startswith("odrl:") for k in offer)
         drop = ("@context", "assigner", "target", "odrl:assigner", "odrl:target")
         policy = {k: v for k, v in offer.items() if k not in drop}
         policy["odrl:assigner" if prefixed else "assigner"] = {"@id": provider_id}
         policy["odrl:target" if prefixed else "target"] = {"@id": asset_id}
         body = {
-            "@context": {**EDC_CONTEXT, "odrl": ODRL} if prefixed
+            "@context": {**EDC_CONTEXT, "odrl": ODRL}
+            if prefixed
             else [EDC_CONTEXT, "http://www.w3.org/ns/odrl.jsonld"],
-            "@type": "ContractRequest", "counterPartyAddress": address,
-            "counterPartyId": provider_id, "protocol": "dataspace-protocol-http:2025-1",
-            "policy": policy, "callbackAddresses": callbacks or [],
+            "@type": "ContractRequest",
+            "counterPartyAddress": address,
+            "counterPartyId": provider_id,
+            "protocol": "dataspace-protocol-http:2025-1",
+            "policy": policy,
+            "callbackAddresses": callbacks or [],
         }
         if private_properties:
             body["privateProperties"] = private_properties
         return (await self.call("POST", path, body))["@id"]
 
-    async def transfer(self, address: str, agreement_id: str, transfer_type: str = "HttpData-PULL",
-                       private_properties: dict | None = None) -> str:
+    async def transfer(
+        self,
+        address: str,
+        agreement_id: str,
+        transfer_type: str = "HttpData-PULL",
+        private_properties: dict | None = None,
+    ) -> str:
         body = {
-            "@context": EDC_CONTEXT, "@type": "TransferRequest", "counterPartyAddress": address,
-            "contractId": agreement_id, "transferType": transfer_type,
+            "@context": EDC_CONTEXT,
+            "@type": "TransferRequest",
+            "counterPartyAddress": address,
+            "contractId": agreement_id,
+            "transferType": transfer_type,
             "protocol": "dataspace-protocol-http:2025-1",
         }
         if private_properties:
             body["privateProperties"] = private_properties
         return (await self.call("POST", "/v3/transferprocesses", body))["@id"]
 
-    async def wait_state(self, kind: str, pid: str, states: set[str] | str,
-                         timeout: float = 30.0) -> dict:
+    async def wait_state(
+        self, kind: str, pid: str, states: set[str] | str, timeout: float = 30.0
+    ) -> dict:
         """Poll ``/v3/{kind}/{id}`` until its state is one of ``states``."""
         wanted = {states} if isinstance(states, str) else states
         deadline = time.monotonic() + timeout

@@ -135,7 +135,9 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
             kwargs[f.name] = _coerce(f.name, env_value, getattr(defaults, f.name))
     contexts = data.get("extra_contexts", {})
     if not isinstance(contexts, dict):
-        raise ValidationFailure("extra_contexts must be a table of URL = file", path="extra_contexts")
+        raise ValidationFailure(
+            "extra_contexts must be a table of URL = file", path="extra_contexts"
+        )
     kwargs["extra_contexts"] = {
         str(url): str((config_dir / str(file)).resolve()) for url, file in contexts.items()
     }

@@ -112,15 +112,19 @@ def start_node_process(config: Path, log_file: Path | None = None) -> subprocess
     )
 
 
-def wait_healthy(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 30) -> None:
+def wait_healthy(
+    url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 30
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"node exited with code {proc.returncode} before it was healthy")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310 - loopback
-                if resp.status == 200:
-                    return
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(url, timeout=1) as resp,  # noqa: S310 - loopback
+        ):
+            if resp.status == 200:
+                return
         time.sleep(0.1)
     raise TimeoutError(f"{url} did not become healthy in {timeout} s")
 
@@ -142,8 +146,10 @@ def up(folder: Path, out=print) -> None:  # noqa: ANN001
     try:
         for node, proc in procs:
             wait_healthy(node["healthUrl"], proc)
-            out(f"{node['name']:<10} up  management {node['managementUrl']}  "
-                f"protocol {node['protocolUrl']}  (log: {folder / node['name'] / 'node.log'})")
+            out(
+                f"{node['name']:<10} up  management {node['managementUrl']}  "
+                f"protocol {node['protocolUrl']}  (log: {folder / node['name'] / 'node.log'})"
+            )
         out("data space running; Ctrl-C stops it")
         while not stopping["flag"]:
             if any(p.poll() is not None for _, p in procs):
@@ -160,4 +166,3 @@ def up(folder: Path, out=print) -> None:  # noqa: ANN001
             except subprocess.TimeoutExpired:
                 proc.kill()
             out(f"{node['name']:<10} stopped")
-

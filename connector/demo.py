@@ -39,7 +39,10 @@ async def walk(folder: Path, desc: dict, out: Callable[[str], None]) -> bool:
     async with aiohttp.ClientSession() as http:
         p = ManagementClient(http, provider["managementUrl"], provider["apiKey"])
         c = ManagementClient(http, consumer["managementUrl"], consumer["apiKey"])
-        out(f"1. provider publishes {ASSET_ID} ({sample.stat().st_size} bytes, sha256 {source_sha[:16]}…)")
+        out(
+            f"1. provider publishes {ASSET_ID} "
+            f"({sample.stat().st_size} bytes, sha256 {source_sha[:16]}…)"
+        )
         await p.create_asset(
             ASSET_ID,
             {"type": "File", "path": str(sample)},

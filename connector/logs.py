@@ -29,7 +29,8 @@ class JsonFormatter(logging.Formatter):
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         extras = " ".join(
-            f"{k}={v}" for k, v in record.__dict__.items()
+            f"{k}={v}"
+            for k, v in record.__dict__.items()
             if k not in _STANDARD and not k.startswith("_")
         )
         line = f"{record.levelname:<7} {record.name}: {record.getMessage()}"

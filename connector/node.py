@@ -59,14 +59,13 @@ class Node:
         key = load_private_key(st.resolve(st.key_file))
         self.public_jwk = public_jwk(key)
         self.signer = ProtocolTokenSigner(st.participant_id, key)
-        trusted = TrustedParticipants.from_config(
-            {p.participant_id: p.keys for p in st.trusted}
-        )
+        trusted = TrustedParticipants.from_config({p.participant_id: p.keys for p in st.trusted})
         self.verifier = ProtocolTokenVerifier(st.participant_id, trusted)
         self.tokens = AccessTokenService(key, self.public_jwk, st.participant_id)
         self.http = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=st.peer_timeout_s,
-                                          sock_read=st.peer_timeout_s * 6),
+            timeout=aiohttp.ClientTimeout(
+                total=None, sock_connect=st.peer_timeout_s, sock_read=st.peer_timeout_s * 6
+            ),
             connector=aiohttp.TCPConnector(limit=256),
         )
         self.peers = PeerClient(self.http, self.signer, st.protocol_token_ttl_s)
@@ -76,19 +75,32 @@ class Node:
         self.catalog = CatalogService(self.store, decider, st.participant_id, st.protocol_url)
         wake: Callable[[], None] = lambda: self.worker.wake()  # noqa: E731
         self.transfers = TransferManager(
-            self.store, decider, st.participant_id, st.protocol_url, self._issue_data_address,
-            default_approval=st.approval, wake_outbox=wake,
+            self.store,
+            decider,
+            st.participant_id,
+            st.protocol_url,
+            self._issue_data_address,
+            default_approval=st.approval,
+            wake_outbox=wake,
         )
         self.negotiations = NegotiationManager(
-            self.store, decider, st.participant_id, st.protocol_url,
-            default_approval=st.approval, wake_outbox=wake,
+            self.store,
+            decider,
+            st.participant_id,
+            st.protocol_url,
+            default_approval=st.approval,
+            wake_outbox=wake,
             on_finalized=self._on_finalized,
         )
         self.worker = OutboxWorker(
-            self.store, self.peers, self.http,
+            self.store,
+            self.peers,
+            self.http,
             {"negotiation": self.negotiations, "transfer": self.transfers},
-            max_attempts=st.outbox_max_attempts, base_delay_ms=st.outbox_base_delay_ms,
-            max_delay_ms=st.outbox_max_delay_ms, secrets=self.secret,
+            max_attempts=st.outbox_max_attempts,
+            base_delay_ms=st.outbox_base_delay_ms,
+            max_delay_ms=st.outbox_max_delay_ms,
+            secrets=self.secret,
         )
         self.store.worker = self.worker
         self.access = DataAccess(self.store, decider)
@@ -97,22 +109,32 @@ class Node:
         self._worker_task = asyncio.create_task(self.worker.run())
         log.info(
             "karez node %s up: management %s, protocol %s, public %s",
-            st.participant_id, st.management_url, st.protocol_url, st.public_url,
+            st.participant_id,
+            st.management_url,
+            st.protocol_url,
+            st.public_url,
         )
 
     async def _serve(self, st: Settings) -> None:
         dsp = build_dsp_app(
-            verifier=self.verifier, catalog=self.catalog, negotiations=self.negotiations,
-            transfers=self.transfers, max_body=st.max_body_bytes,
+            verifier=self.verifier,
+            catalog=self.catalog,
+            negotiations=self.negotiations,
+            transfers=self.transfers,
+            max_body=st.max_body_bytes,
         )
         apps = [
             (build_protocol_root(dsp, st.protocol_path), st.protocol_port),
             (
                 build_management_root(
-                    api_key=st.api_key, base_path=st.management_path,
-                    max_body=st.max_body_bytes, entities=self.entities,
-                    negotiations=self.negotiations, transfers=self.transfers,
-                    peers=self.peers, resolve_peer=self.resolve_peer,
+                    api_key=st.api_key,
+                    base_path=st.management_path,
+                    max_body=st.max_body_bytes,
+                    entities=self.entities,
+                    negotiations=self.negotiations,
+                    transfers=self.transfers,
+                    peers=self.peers,
+                    resolve_peer=self.resolve_peer,
                     refresh_edr=self.refresher.refresh,
                     refresh_edr_if_due=self.refresher.refresh_if_due,
                 ),
@@ -129,10 +151,16 @@ class Node:
 
     def _public_root(self, st: Settings) -> web.Application:
         root = web.Application()
-        root.add_routes([build_refresh_route(
-            tokens=self.tokens, access=self.access, verifier=self.verifier,
-            issue=self._issue_tokens,
-        )])
+        root.add_routes(
+            [
+                build_refresh_route(
+                    tokens=self.tokens,
+                    access=self.access,
+                    verifier=self.verifier,
+                    issue=self._issue_tokens,
+                )
+            ]
+        )
         root.add_subapp(
             st.public_path,
             build_public_app(
@@ -161,8 +189,12 @@ class Node:
             t.id, t.agreement_id, t.asset_id or "", t.counter_party_id, ttl_s=ttl
         )
         refresh, _ = self.tokens.issue_refresh(t.id, t.counter_party_id)
-        return {"access_token": access, "refresh_token": refresh, "expires_in": ttl,
-                "token_type": "bearer"}
+        return {
+            "access_token": access,
+            "refresh_token": refresh,
+            "expires_in": ttl,
+            "token_type": "bearer",
+        }
 
     def _issue_data_address(self, t: TransferProcess) -> Json:
         issued = self._issue_tokens(t)
@@ -200,7 +232,8 @@ class Node:
                 return peer.participant_id
         raise ValidationFailure(
             "counterPartyId is required for a connector not in the trusted list",
-            path="counterPartyId", invalid_value=None,
+            path="counterPartyId",
+            invalid_value=None,
         )
 
     async def _ready(self) -> bool:

@@ -70,7 +70,8 @@ class QuerySpec:
             not isinstance(self.sort_field, str) or not self.sort_field.strip()
         ):
             raise ValidationFailure(
-                "sortField must be a non-blank string", path="sortField",
+                "sortField must be a non-blank string",
+                path="sortField",
                 invalid_value=self.sort_field,
             )
         validate_criteria(self.filter_expression, "filterExpression")
@@ -90,13 +91,15 @@ def validate_criteria(criteria: Sequence[Criterion], path: str) -> None:
         if not isinstance(left, str) or not left.strip():
             raise ValidationFailure(
                 "operandLeft must be a non-blank string",
-                path=f"{path}[{i}].operandLeft", invalid_value=left,
+                path=f"{path}[{i}].operandLeft",
+                invalid_value=left,
             )
         op = criterion.operator
         if not isinstance(op, str) or op.lower() not in OPERATORS:
             raise ValidationFailure(
                 f"Unknown operator {op!r}; expected one of {', '.join(sorted(OPERATORS))}",
-                path=f"{path}[{i}].operator", invalid_value=op,
+                path=f"{path}[{i}].operator",
+                invalid_value=op,
             )
 
 
@@ -106,12 +109,12 @@ def validate_criteria(criteria: Sequence[Criterion], path: str) -> None:
 def _key_candidates(segment: str) -> list[str]:
     out = [segment]
     if segment.startswith(EDC_NS):
-        out.append(segment[len(EDC_NS):])
+        out.append(segment[len(EDC_NS) :])
     for prefix, ns in PREFIXES.items():
         if segment.startswith(ns) and len(segment) > len(ns):
-            out.append(f"{prefix}:{segment[len(ns):]}")
+            out.append(f"{prefix}:{segment[len(ns) :]}")
         elif segment.startswith(prefix + ":"):
-            local = segment[len(prefix) + 1:]
+            local = segment[len(prefix) + 1 :]
             out.append(ns + local)
             if prefix == "edc":
                 out.append(local)
@@ -142,7 +145,7 @@ def _resolve(value: Any, path: str, aliases: Mapping[str, Sequence[str]]) -> lis
         end = path.find("'", 1)
         if end < 0:
             return []
-        segment, rest = path[1:end], path[end + 1:]
+        segment, rest = path[1:end], path[end + 1 :]
         if rest and not rest.startswith("."):
             return []
         found = _lookup(value, segment, aliases)
@@ -152,7 +155,7 @@ def _resolve(value: Any, path: str, aliases: Mapping[str, Sequence[str]]) -> lis
     for cut in reversed(cuts):
         found = _lookup(value, path[:cut], aliases)
         if found is not _MISSING:
-            return _resolve(found, path[cut + 1:], aliases)
+            return _resolve(found, path[cut + 1 :], aliases)
     return []
 
 
@@ -166,7 +169,8 @@ def _unwrap(value: Any) -> Any:
 
 
 def field_values(
-    item: Mapping[str, Any], operand_left: str,
+    item: Mapping[str, Any],
+    operand_left: str,
     aliases: Mapping[str, Sequence[str]] = DEFAULT_ALIASES,
 ) -> list[Any]:
     """The values ``operand_left`` denotes in ``item`` ([] when it has none)."""
@@ -255,9 +259,7 @@ def _test(op: str, values: list[Any], right: Any) -> bool:
         )
     if op in ("like", "ilike"):
         regex = _like(right, ignore_case=op == "ilike")
-        return any(
-            not isinstance(v, Mapping | list) and regex.fullmatch(_text(v)) for v in values
-        )
+        return any(not isinstance(v, Mapping | list) and regex.fullmatch(_text(v)) for v in values)
     for v in values:
         pair = _ordered(v, _unwrap(right))
         if pair is not None and _COMPARE[op](*pair):
@@ -280,7 +282,8 @@ _COMPARE = {
 
 
 def matches(
-    item: Mapping[str, Any], criterion: Criterion,
+    item: Mapping[str, Any],
+    criterion: Criterion,
     aliases: Mapping[str, Sequence[str]] = DEFAULT_ALIASES,
 ) -> bool:
     """Whether ``item`` satisfies one criterion (the operator must be a known one)."""
@@ -289,7 +292,8 @@ def matches(
 
 
 def matches_all(
-    item: Mapping[str, Any], criteria: Iterable[Criterion],
+    item: Mapping[str, Any],
+    criteria: Iterable[Criterion],
     aliases: Mapping[str, Sequence[str]] = DEFAULT_ALIASES,
 ) -> bool:
     """Whether ``item`` satisfies every criterion (an empty list selects everything)."""
@@ -309,7 +313,8 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 
 
 def apply(
-    items: Sequence[Mapping[str, Any]], spec: QuerySpec,
+    items: Sequence[Mapping[str, Any]],
+    spec: QuerySpec,
     aliases: Mapping[str, Sequence[str]] = DEFAULT_ALIASES,
 ) -> list[Any]:
     """Filter ``items`` by ``spec``, sort them (missing values last), then take one page."""
@@ -321,4 +326,4 @@ def apply(
             (present if values else missing).append((values[:1], item))
         present.sort(key=lambda pair: _sort_key(pair[0][0]), reverse=spec.sort_order == "DESC")
         selected = [item for _, item in present] + [item for _, item in missing]
-    return list(selected[spec.offset: spec.offset + spec.limit])
+    return list(selected[spec.offset : spec.offset + spec.limit])

@@ -33,7 +33,9 @@ async def read_json(request: web.Request, limit: int, *, optional: bool = False)
         raise ValidationFailure(f"malformed JSON: {exc}", path="body") from exc
 
 
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     return web.Response(
         body=json.dumps(data, ensure_ascii=False).encode(),
         status=status,

@@ -111,7 +111,9 @@ def build_dsp_app(
 
     # --- negotiations ----------------------------------------------------------------
     def negotiation_ack(n, state: str, status: int = 200) -> web.Response:  # noqa: ANN001
-        return json_response(m.negotiation_ack(n.consumer_pid, n.provider_pid, state), status=status)
+        return json_response(
+            m.negotiation_ack(n.consumer_pid, n.provider_pid, state), status=status
+        )
 
     async def negotiation_get(request: web.Request) -> web.Response:
         n = await negotiations.get_for_peer(request["caller"], request.match_info["pid"])
@@ -120,14 +122,18 @@ def build_dsp_app(
     async def negotiation_initial_request(request: web.Request) -> web.Response:
         msg = await body_of(request, "ContractRequestMessage")
         if msg.get("providerPid"):
-            return await _negotiation_message(request, msg, msg["providerPid"], "ContractRequestMessage")
+            return await _negotiation_message(
+                request, msg, msg["providerPid"], "ContractRequestMessage"
+            )
         n, state = await negotiations.on_initial_request(request["caller"], msg)
         return negotiation_ack(n, state, status=201)
 
     async def negotiation_initial_offer(request: web.Request) -> web.Response:
         msg = await body_of(request, "ContractOfferMessage")
         if msg.get("consumerPid"):
-            return await _negotiation_message(request, msg, msg["consumerPid"], "ContractOfferMessage")
+            return await _negotiation_message(
+                request, msg, msg["consumerPid"], "ContractOfferMessage"
+            )
         n, state = await negotiations.on_initial_offer(request["caller"], msg)
         return negotiation_ack(n, state, status=201)
 
@@ -179,7 +185,9 @@ def build_dsp_app(
             web.get("/negotiations/{pid}", negotiation_get),
             web.post("/negotiations/{pid}/request", negotiation_route("ContractRequestMessage")),
             web.post("/negotiations/{pid}/offers", negotiation_route("ContractOfferMessage")),
-            web.post("/negotiations/{pid}/agreement", negotiation_route("ContractAgreementMessage")),
+            web.post(
+                "/negotiations/{pid}/agreement", negotiation_route("ContractAgreementMessage")
+            ),
             web.post(
                 "/negotiations/{pid}/agreement/verification",
                 negotiation_route("ContractAgreementVerificationMessage"),

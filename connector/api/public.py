@@ -11,9 +11,9 @@ from aiohttp import web
 
 from connector.api.body import json_response
 from connector.controlplane.transfers import DataAccess
-from connector.domain import TransferProcess
 from connector.dataplane import serve
 from connector.dataplane.tokens import AccessTokenService
+from connector.domain import TransferProcess
 from connector.errors import Forbidden, KarezError
 from connector.identity.tokens import ProtocolTokenVerifier
 
@@ -36,8 +36,11 @@ def build_public_app(
                 claims.transfer_id, claims.agreement_id, claims.consumer_id
             )
             return await serve(
-                request, address, sub_path=request.match_info.get("tail", ""),
-                secret_resolver=secrets, http_session=http,
+                request,
+                address,
+                sub_path=request.match_info.get("tail", ""),
+                secret_resolver=secrets,
+                http_session=http,
             )
         except KarezError as exc:
             if exc.status >= 500:

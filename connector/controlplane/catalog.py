@@ -80,7 +80,9 @@ class CatalogService:
                 continue
             if not permitted(self._decider.decide(access.policy, requester, "catalog")):
                 continue
-            spec = QuerySpec(offset=0, limit=1_000_000, filter_expression=definition.assets_selector)
+            spec = QuerySpec(
+                offset=0, limit=1_000_000, filter_expression=definition.assets_selector
+            )
             for item in apply(rendered, spec):
                 asset = by_id[item["@id"]]
                 entry = visible.setdefault(asset.id, (asset, []))

@@ -41,7 +41,8 @@ class DefinitionService:
         async with self._store.session() as s:
             if await s.get(type(obj), obj.id) is not None:
                 raise Conflict(
-                    f"{LABELS[type(obj)]} {obj.id!r} already exists", path="@id",
+                    f"{LABELS[type(obj)]} {obj.id!r} already exists",
+                    path="@id",
                     invalid_value=obj.id,
                 )
             await s.insert(obj)
@@ -83,12 +84,15 @@ class DefinitionService:
                 if id in (definition.access_policy_id, definition.contract_policy_id):
                     raise Conflict(
                         f"policy definition {id!r} is used by contract definition "
-                        f"{definition.id!r}", path="id", invalid_value=id,
+                        f"{definition.id!r}",
+                        path="id",
+                        invalid_value=id,
                     )
         if cls is Asset:
             for agreement in await s.list(ContractAgreement):
                 if agreement.asset_id == id:
                     raise Conflict(
                         f"asset {id!r} is part of contract agreement {agreement.id!r}",
-                        path="id", invalid_value=id,
+                        path="id",
+                        invalid_value=id,
                     )

@@ -52,7 +52,8 @@ class EdrRefresher:
         if not endpoint or not token:
             raise ValidationFailure(
                 "this EDR has no refresh token: its provider does not offer refresh",
-                path="transferProcessId", invalid_value=edr.transfer_process_id,
+                path="transferProcessId",
+                invalid_value=edr.transfer_process_id,
             )
         audience = str(edr.properties.get(REFRESH_AUDIENCE) or edr.provider_id)
         query = urlencode({"grant_type": "refresh_token", "refresh_token": token})

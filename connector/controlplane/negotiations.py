@@ -162,7 +162,12 @@ class NegotiationManager:
         new: bool = False,
     ) -> None:
         await save_process(
-            s, "negotiation", n, previous_state=previous_state, outgoing=outgoing, new=new,
+            s,
+            "negotiation",
+            n,
+            previous_state=previous_state,
+            outgoing=outgoing,
+            new=new,
             payload=self._event_payload(n),
         )
 
@@ -205,8 +210,12 @@ class NegotiationManager:
         agreement_id = n.agreement_id or new_urn()
         consumer_id = n.counter_party_id
         policy = agreement_from_offer(
-            offer, agreement_id, n.asset_id or offer.get("target", ""), self.participant_id,
-            consumer_id, _iso_now(),
+            offer,
+            agreement_id,
+            n.asset_id or offer.get("target", ""),
+            self.participant_id,
+            consumer_id,
+            _iso_now(),
         )
         n.agreement_id = agreement_id
         existing = await s.get(ContractAgreement, agreement_id)
@@ -257,7 +266,9 @@ class NegotiationManager:
         """Start a negotiation as consumer (Management API ``POST /v3/contractnegotiations``)."""
         target = offer.get("target")
         if not isinstance(target, str) or not target:
-            raise ValidationFailure("the offer needs a target (the dataset id)", path="policy.target")
+            raise ValidationFailure(
+                "the offer needs a target (the dataset id)", path="policy.target"
+            )
         if not isinstance(offer.get("@id"), str):
             raise ValidationFailure("the offer needs an @id", path="policy.@id")
         nid = new_urn()
@@ -287,7 +298,12 @@ class NegotiationManager:
 
     # ------------------------------------------------------------------ operator commands
     async def command(
-        self, negotiation_id: str, name: str, *, policy: Json | None = None, reason: str | None = None
+        self,
+        negotiation_id: str,
+        name: str,
+        *,
+        policy: Json | None = None,
+        reason: str | None = None,
     ) -> ContractNegotiation:
         """An operator's decision: counter, agree, accept, verify, finalize, terminate."""
 
@@ -295,8 +311,11 @@ class NegotiationManager:
             async with self._store.session() as s:
                 n = await s.get(ContractNegotiation, negotiation_id)
                 if n is None:
-                    raise NotFound(f"contract negotiation {negotiation_id} not found", path="id",
-                                   invalid_value=negotiation_id)
+                    raise NotFound(
+                        f"contract negotiation {negotiation_id} not found",
+                        path="id",
+                        invalid_value=negotiation_id,
+                    )
                 before = n.state
                 if name == "counter":
                     if policy is None:
@@ -352,10 +371,16 @@ class NegotiationManager:
                 same, why = same_terms(offered, offer)
                 ack_state = "REQUESTED"
                 if not same:
-                    n.decision = {"permitted": False, "reason": f"the request changes the offer: {why}"}
+                    n.decision = {
+                        "permitted": False,
+                        "reason": f"the request changes the offer: {why}",
+                    }
                     await self._save(s, n, previous_state=None, new=True)
                     await self._apply_command(
-                        s, n, "terminate", reason=f"request does not match offer {offer['@id']}: {why}"
+                        s,
+                        n,
+                        "terminate",
+                        reason=f"request does not match offer {offer['@id']}: {why}",
                     )
                     return n, ack_state
                 decision = self._decider.decide(
@@ -384,7 +409,8 @@ class NegotiationManager:
         ref = parse_offer_id(str(offer.get("@id", "")))
         unknown = ValidationFailure(
             f"unknown offer {offer.get('@id')!r}: not an offer of this provider",
-            path="offer.@id", invalid_value=offer.get("@id"),
+            path="offer.@id",
+            invalid_value=offer.get("@id"),
         )
         if ref is None:
             raise unknown
@@ -399,7 +425,8 @@ class NegotiationManager:
         if target is not None and target != asset.id:
             raise ValidationFailure(
                 f"offer target {target!r} is not the dataset of offer {offer['@id']!r}",
-                path="offer.target", invalid_value=target,
+                path="offer.target",
+                invalid_value=target,
             )
         return definition, asset, contract
 
@@ -416,7 +443,10 @@ class NegotiationManager:
                 if isinstance(event_type, str) and event_type.startswith("dspace:"):
                     event_type = event_type.split(":", 1)[1]
                 t = nsm.receive(
-                    n.role, n.state, message_type, event_type=event_type,
+                    n.role,
+                    n.state,
+                    message_type,
+                    event_type=event_type,
                     last_offer_by=n.last_offer_by,
                 )
                 if t.duplicate:
@@ -478,7 +508,9 @@ class NegotiationManager:
         elif not matches and not self._manual(n):
             _, why = same_terms(ours[-1], requested) if ours else (False, "no offer to compare")
             await self._apply_command(
-                s, n, "terminate",
+                s,
+                n,
+                "terminate",
                 reason=f"counter-request not accepted: it differs from the provider's offer: {why}",
             )
 

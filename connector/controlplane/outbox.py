@@ -135,18 +135,28 @@ class OutboxWorker:
             elif status is not None and is_permanent(status):
                 await self._finish(msg, delivered=False, error=error)
             elif msg.attempts + 1 >= self._max_attempts:
-                await self._finish(msg, delivered=False, error=f"gave up after {msg.attempts + 1} attempts: {error}")
+                await self._finish(
+                    msg,
+                    delivered=False,
+                    error=f"gave up after {msg.attempts + 1} attempts: {error}",
+                )
             else:
                 delay = backoff_ms(msg.attempts + 1, self._base, self._max)
                 async with self._store.session() as s:
                     await s.retry_outbox(msg.id, msg.attempts + 1, now_ms() + delay, error)
                 log.info(
                     "delivery of %s to %s failed (attempt %d), retry in %d ms: %s",
-                    msg.message_type, msg.url, msg.attempts + 1, delay, error,
+                    msg.message_type,
+                    msg.url,
+                    msg.attempts + 1,
+                    delay,
+                    error,
                     extra={"process_id": msg.process_id},
                 )
         except Exception:
-            log.exception("outbox delivery of %s crashed", msg.id, extra={"process_id": msg.process_id})
+            log.exception(
+                "outbox delivery of %s crashed", msg.id, extra={"process_id": msg.process_id}
+            )
         finally:
             self._slots.release()
 
@@ -158,7 +168,11 @@ class OutboxWorker:
         except PeerError as exc:
             return None, None, exc.message
         if resp.status >= 300:
-            return resp.status, resp.body, f"peer answered {resp.status}: {describe_error(resp.body)}"
+            return (
+                resp.status,
+                resp.body,
+                f"peer answered {resp.status}: {describe_error(resp.body)}",
+            )
         return resp.status, resp.body, None
 
     async def _send_callback(self, msg: OutboxMessage) -> tuple[int | None, Any, str | None]:
@@ -169,7 +183,9 @@ class OutboxWorker:
             if value is not None:
                 headers[str(auth.get("header"))] = value
         try:
-            async with self._http.post(msg.url, json=msg.body.get("event"), headers=headers) as resp:
+            async with self._http.post(
+                msg.url, json=msg.body.get("event"), headers=headers
+            ) as resp:
                 await resp.read()
                 if resp.status >= 300:
                     return resp.status, None, f"callback answered {resp.status}"
@@ -200,7 +216,10 @@ class OutboxWorker:
                 break
         if not delivered:
             log.warning(
-                "gave up delivering %s to %s: %s", msg.message_type, msg.url, error,
+                "gave up delivering %s to %s: %s",
+                msg.message_type,
+                msg.url,
+                error,
                 extra={"process_id": msg.process_id},
             )
         self.wake()

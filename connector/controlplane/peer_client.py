@@ -35,9 +35,7 @@ class PeerClient:
             "Content-Type": "application/json",
         }
 
-    async def request(
-        self, method: str, url: str, audience: str, body: Any = None
-    ) -> PeerResponse:
+    async def request(self, method: str, url: str, audience: str, body: Any = None) -> PeerResponse:
         """Send one request; any answer (2xx or not) is returned, transport failures raise."""
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
         try:
@@ -78,7 +76,9 @@ def error_reasons(body: Any) -> list[str]:
         if "message" in body:
             return [str(body["message"])]
     if isinstance(body, list):
-        return [str(item.get("message", item)) if isinstance(item, dict) else str(item) for item in body]
+        return [
+            str(item.get("message", item)) if isinstance(item, dict) else str(item) for item in body
+        ]
     if isinstance(body, str) and body:
         return [body]
     return []

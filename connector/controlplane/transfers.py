@@ -114,7 +114,12 @@ class TransferManager:
         new: bool = False,
     ) -> None:
         await save_process(
-            s, "transfer", t, previous_state=previous_state, outgoing=outgoing, new=new,
+            s,
+            "transfer",
+            t,
+            previous_state=previous_state,
+            outgoing=outgoing,
+            new=new,
             payload=self._payload(t),
         )
 
@@ -122,7 +127,10 @@ class TransferManager:
         cpid, ppid = t.consumer_pid, t.provider_pid
         if send == REQUEST:
             body = m.transfer_request(
-                cpid, t.agreement_id, t.transfer_type, self._protocol_url,
+                cpid,
+                t.agreement_id,
+                t.transfer_type,
+                self._protocol_url,
                 data_address=t.data_destination,
             )
             path = "transfers/request"
@@ -177,8 +185,11 @@ class TransferManager:
         """Re-evaluate the agreement's policy at transfer time (windows, counts, revocation)."""
         signed = datetime.fromtimestamp(agreement.signing_date / 1000, UTC)
         decision = self._decider.decide(
-            agreement.policy, agreement.consumer_id, "transfer",
-            asset_id=agreement.asset_id, agreement_time=signed,
+            agreement.policy,
+            agreement.consumer_id,
+            "transfer",
+            asset_id=agreement.asset_id,
+            agreement_time=signed,
         )
         if permitted(decision):
             return None
@@ -199,10 +210,14 @@ class TransferManager:
         async def run() -> TransferProcess:
             async with self._store.session() as s:
                 t = await self._new_consumer_transfer(
-                    s, counter_party_address=counter_party_address, contract_id=contract_id,
-                    transfer_type=transfer_type, data_destination=data_destination,
+                    s,
+                    counter_party_address=counter_party_address,
+                    contract_id=contract_id,
+                    transfer_type=transfer_type,
+                    data_destination=data_destination,
                     callback_addresses=callback_addresses,
-                    private_properties=private_properties, protocol=protocol,
+                    private_properties=private_properties,
+                    protocol=protocol,
                 )
                 await self._apply_command(s, t, "request", new=True, previous_state="")
                 return t
@@ -212,15 +227,23 @@ class TransferManager:
         return t
 
     async def _new_consumer_transfer(
-        self, s: Session, *, counter_party_address: str, contract_id: str, transfer_type: str,
-        data_destination: Json | None, callback_addresses: list[CallbackAddress],
-        private_properties: Json, protocol: str,
+        self,
+        s: Session,
+        *,
+        counter_party_address: str,
+        contract_id: str,
+        transfer_type: str,
+        data_destination: Json | None,
+        callback_addresses: list[CallbackAddress],
+        private_properties: Json,
+        protocol: str,
     ) -> TransferProcess:
         agreement = await s.get(ContractAgreement, contract_id)
         if agreement is None or agreement.consumer_id != self.participant_id:
             raise ValidationFailure(
                 f"no contract agreement {contract_id!r} with this node as consumer",
-                path="contractId", invalid_value=contract_id,
+                path="contractId",
+                invalid_value=contract_id,
             )
         tid = new_urn()
         return TransferProcess(
@@ -239,17 +262,20 @@ class TransferManager:
             private_properties=private_properties,
         )
 
-    async def pull_after_finalized(
-        self, s: Session, n: ContractNegotiation
-    ) -> list[OutboxMessage]:
+    async def pull_after_finalized(self, s: Session, n: ContractNegotiation) -> list[OutboxMessage]:
         """EDR flow: once a negotiation started through ``POST /v3/edrs`` is FINALIZED, start an
         HttpData-PULL transfer in the same transaction."""
         if not n.edr or n.agreement_id is None:
             return []
         t = await self._new_consumer_transfer(
-            s, counter_party_address=n.counter_party_address, contract_id=n.agreement_id,
-            transfer_type="HttpData-PULL", data_destination=None,
-            callback_addresses=n.callback_addresses, private_properties={}, protocol=n.protocol,
+            s,
+            counter_party_address=n.counter_party_address,
+            contract_id=n.agreement_id,
+            transfer_type="HttpData-PULL",
+            data_destination=None,
+            callback_addresses=n.callback_addresses,
+            private_properties={},
+            protocol=n.protocol,
         )
         await self._apply_command(s, t, "request", new=True, previous_state="")
         return []
@@ -263,12 +289,15 @@ class TransferManager:
                 t = await s.get(TransferProcess, transfer_id)
                 if t is None:
                     raise NotFound(
-                        f"transfer process {transfer_id} not found", path="id",
+                        f"transfer process {transfer_id} not found",
+                        path="id",
                         invalid_value=transfer_id,
                     )
                 if name == "start" and t.role == PROVIDER:
                     agreement = await s.get(ContractAgreement, t.agreement_id)
-                    problem = await self._policy_problem(s, agreement) if agreement else "no agreement"
+                    problem = (
+                        await self._policy_problem(s, agreement) if agreement else "no agreement"
+                    )
                     if problem:
                         raise ValidationFailure(problem, path="contractId")
                 await self._apply_command(s, t, name, reason=reason)
@@ -295,23 +324,27 @@ class TransferManager:
                     or agreement.consumer_id != caller
                 ):
                     raise ValidationFailure(
-                        f"unknown agreement {agreement_id!r}", path="agreementId",
+                        f"unknown agreement {agreement_id!r}",
+                        path="agreementId",
                         invalid_value=agreement_id,
                     )
                 negotiation = (
                     await s.get(ContractNegotiation, agreement.negotiation_id)
-                    if agreement.negotiation_id else None
+                    if agreement.negotiation_id
+                    else None
                 )
                 if negotiation is None or negotiation.state != nsm.NegotiationState.FINALIZED:
                     raise ValidationFailure(
-                        f"agreement {agreement_id!r} is not finalized", path="agreementId",
+                        f"agreement {agreement_id!r} is not finalized",
+                        path="agreementId",
                         invalid_value=agreement_id,
                     )
                 fmt = msg["format"]
                 if fmt not in SUPPORTED_TYPES:
                     raise ValidationFailure(
                         f"unsupported format {fmt!r}; supported: {', '.join(SUPPORTED_TYPES)}",
-                        path="format", invalid_value=fmt,
+                        path="format",
+                        invalid_value=fmt,
                     )
                 asset = await s.get(Asset, agreement.asset_id)
                 tid = new_urn()
@@ -474,7 +507,10 @@ class DataAccess:
             raise Forbidden("the agreement no longer exists")
         signed = datetime.fromtimestamp(agreement.signing_date / 1000, UTC)
         decision = self._decider.decide(
-            agreement.policy, consumer_id, "transfer", asset_id=agreement.asset_id,
+            agreement.policy,
+            consumer_id,
+            "transfer",
+            asset_id=agreement.asset_id,
             agreement_time=signed,
         )
         if not permitted(decision):

@@ -25,12 +25,14 @@ def _imported(url: str, load: Load) -> dict[str, Any]:
     if not isinstance(context, dict):
         raise ValidationFailure(
             f"@import {url!r} must reference a single context object",
-            path="@context", invalid_value=url,
+            path="@context",
+            invalid_value=url,
         )
     if "@import" in context:
         raise ValidationFailure(
             f"Context {url!r} is @import-ed and may not itself use @import",
-            path="@context", invalid_value=url,
+            path="@context",
+            invalid_value=url,
         )
     return context
 

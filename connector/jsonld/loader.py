@@ -37,7 +37,8 @@ def _drop_unprefixed_iri_terms(document: dict[str, Any]) -> dict[str, Any]:
     """
     context = document["@context"]
     kept = {
-        term: definition for term, definition in context.items()
+        term: definition
+        for term, definition in context.items()
         if ":" not in term or term.split(":", 1)[0] in context
     }
     return {**document, "@context": kept}

@@ -69,19 +69,21 @@ class JsonLdProcessor:
     def expand(self, doc: Any) -> list[Any]:
         """The expanded form of ``doc`` (always a list of node objects)."""
         _check_document(doc)
-        return self._run(
-            lambda: jsonld.expand(inline_document(doc, self._load), self._options())
-        )
+        return self._run(lambda: jsonld.expand(inline_document(doc, self._load), self._options()))
 
     def compact(self, doc: Any, context: Any) -> dict[str, Any]:
         """``doc`` compacted with ``context`` (given bare or as ``{"@context": ...}``)."""
         _check_document(doc)
-        ctx = context if isinstance(context, Mapping) and "@context" in context else {
-            "@context": context
-        }
-        return self._run(lambda: jsonld.compact(
-            inline_document(doc, self._load), inline_document(ctx, self._load), self._options()
-        ))
+        ctx = (
+            context
+            if isinstance(context, Mapping) and "@context" in context
+            else {"@context": context}
+        )
+        return self._run(
+            lambda: jsonld.compact(
+                inline_document(doc, self._load), inline_document(ctx, self._load), self._options()
+            )
+        )
 
     def _run(self, operation: Callable[[], Any]) -> Any:
         try:

@@ -16,8 +16,11 @@ def parse_asset(body: Any, *, processor: JsonLdProcessor | None = None) -> Asset
     private = fields.edc_map("privateProperties")
     for key in private:
         if key in properties:
-            fail(f"privateProperties.{key}",
-                 "A key may not be both a property and a private property", key)
+            fail(
+                f"privateProperties.{key}",
+                "A key may not be both a property and a private property",
+                key,
+            )
     address = fields.child("dataAddress", required=True)
     assert address is not None
     address.text("type", required=True)

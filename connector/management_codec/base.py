@@ -81,7 +81,7 @@ def expand_iri(term: str, default_ns: str = EDC_NS) -> str:
 def edc_key(iri: str) -> str:
     """The EDC-compact name of ``iri``: its local name in the EDC namespace, else the IRI."""
     if iri.startswith(EDC_NS):
-        local = iri[len(EDC_NS):]
+        local = iri[len(EDC_NS) :]
         if local and ":" not in local:
             return local
     return iri
@@ -168,7 +168,10 @@ class Fields:
     """
 
     def __init__(
-        self, node: Mapping[str, Any], path: str = "", ns: str = EDC_NS,
+        self,
+        node: Mapping[str, Any],
+        path: str = "",
+        ns: str = EDC_NS,
         fallback: tuple[str, ...] = (),
     ) -> None:
         self.node = node
@@ -209,8 +212,11 @@ class Fields:
                 fail(self.at(name), f"{self.at(name)} is required")
             return None
         if len(found) > 1:
-            fail(self.at(name), f"{self.at(name)} must have a single value",
-                 plain_values(found, edc_key))
+            fail(
+                self.at(name),
+                f"{self.at(name)} must have a single value",
+                plain_values(found, edc_key),
+            )
         return found[0]
 
     def value(self, name: str, *, required: bool = False) -> Any:
@@ -262,25 +268,34 @@ class Fields:
             out.append(value)
         return out
 
-    def child(self, name: str, *, required: bool = False, ns: str | None = None,
-              fallback: tuple[str, ...] | None = None) -> Fields | None:
+    def child(
+        self,
+        name: str,
+        *,
+        required: bool = False,
+        ns: str | None = None,
+        fallback: tuple[str, ...] | None = None,
+    ) -> Fields | None:
         item = self.single(name, required=required)
         if item is None:
             return None
         if not is_node(item):
             fail(self.at(name), f"{self.at(name)} must be an object", plain(item))
-        return Fields(item, self.at(name), ns or self.ns,
-                      self.fallback if fallback is None else fallback)
+        return Fields(
+            item, self.at(name), ns or self.ns, self.fallback if fallback is None else fallback
+        )
 
-    def children(self, name: str, *, ns: str | None = None,
-                 fallback: tuple[str, ...] | None = None) -> list[Fields]:
+    def children(
+        self, name: str, *, ns: str | None = None, fallback: tuple[str, ...] | None = None
+    ) -> list[Fields]:
         out = []
         for i, item in enumerate(unwrap_lists(self.items(name))):
             path = f"{self.at(name)}[{i}]"
             if not is_node(item):
                 fail(path, f"{path} must be an object", plain(item))
-            out.append(Fields(item, path, ns or self.ns,
-                              self.fallback if fallback is None else fallback))
+            out.append(
+                Fields(item, path, ns or self.ns, self.fallback if fallback is None else fallback)
+            )
         return out
 
     def edc_map(self, name: str) -> dict[str, Any]:

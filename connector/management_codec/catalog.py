@@ -41,9 +41,7 @@ def _address(fields: Fields) -> str:
     return address
 
 
-def parse_catalog_request(
-    body: Any, *, processor: JsonLdProcessor | None = None
-) -> CatalogRequest:
+def parse_catalog_request(body: Any, *, processor: JsonLdProcessor | None = None) -> CatalogRequest:
     """Where to ask (``counterPartyAddress``, ``counterPartyId``, ``protocol``) and what."""
     fields = Fields(expand_body(body, processor))
     query = fields.child("querySpec")
@@ -56,9 +54,7 @@ def parse_catalog_request(
     )
 
 
-def parse_dataset_request(
-    body: Any, *, processor: JsonLdProcessor | None = None
-) -> DatasetRequest:
+def parse_dataset_request(body: Any, *, processor: JsonLdProcessor | None = None) -> DatasetRequest:
     """A dataset request: the dataset ``@id`` plus where to ask."""
     fields = Fields(expand_body(body, processor))
     if not fields.id:

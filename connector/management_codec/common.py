@@ -41,13 +41,15 @@ def parse_callback_addresses(fields: Fields) -> list[CallbackAddress]:
     """``callbackAddresses``: [{uri, events, transactional, authKey, authCodeId}]."""
     out = []
     for cb in fields.children("callbackAddresses"):
-        out.append(CallbackAddress(
-            uri=cb.text("uri", required=True) or "",
-            events=cb.strings("events"),
-            transactional=bool(cb.boolean("transactional")),
-            auth_key=cb.text("authKey"),
-            auth_code_id=cb.text("authCodeId"),
-        ))
+        out.append(
+            CallbackAddress(
+                uri=cb.text("uri", required=True) or "",
+                events=cb.strings("events"),
+                transactional=bool(cb.boolean("transactional")),
+                auth_key=cb.text("authKey"),
+                auth_code_id=cb.text("authCodeId"),
+            )
+        )
     return out
 
 

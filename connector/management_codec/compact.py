@@ -29,13 +29,13 @@ class Compactor:
     def iri(self, iri: str, *, vocab: bool) -> str:
         """The compact form of ``iri``: a vocabulary term (``vocab``) or a prefixed name."""
         if vocab and self.vocab and iri.startswith(self.vocab) and iri != self.vocab:
-            suffix = iri[len(self.vocab):]
+            suffix = iri[len(self.vocab) :]
             if suffix not in self.prefixes:
                 return suffix
         best: str | None = None
         for prefix, ns in self.prefixes.items():
             if iri != ns and iri.startswith(ns):
-                curie = f"{prefix}:{iri[len(ns):]}"
+                curie = f"{prefix}:{iri[len(ns) :]}"
                 if curie not in self.prefixes and (
                     best is None or (len(curie), curie) < (len(best), best)
                 ):

@@ -24,22 +24,25 @@ EDR_COMPACTOR = Compactor({**RESPONSE_CONTEXT, "tx-auth": TX_AUTH_NS})
 
 def render_edr_entry(edr: EndpointDataReference) -> dict[str, Any]:
     """One ``EndpointDataReferenceEntry`` of ``POST /v3/edrs/request``."""
-    return document({
-        "@id": edr.transfer_process_id,
-        "@type": [EDC_NS + "EndpointDataReferenceEntry"],
-        EDC_NS + "transferProcessId": edr.transfer_process_id,
-        EDC_NS + "agreementId": edr.agreement_id,
-        EDC_NS + "assetId": edr.asset_id,
-        EDC_NS + "providerId": edr.provider_id,
-        EDC_NS + "contractNegotiationId": edr.contract_negotiation_id,
-        EDC_NS + "createdAt": edr.created_at,
-    }, COMPACTOR)
+    return document(
+        {
+            "@id": edr.transfer_process_id,
+            "@type": [EDC_NS + "EndpointDataReferenceEntry"],
+            EDC_NS + "transferProcessId": edr.transfer_process_id,
+            EDC_NS + "agreementId": edr.agreement_id,
+            EDC_NS + "assetId": edr.asset_id,
+            EDC_NS + "providerId": edr.provider_id,
+            EDC_NS + "contractNegotiationId": edr.contract_negotiation_id,
+            EDC_NS + "createdAt": edr.created_at,
+        },
+        COMPACTOR,
+    )
 
 
 def _property_iri(key: str) -> str:
     for prefix in ("tx-auth:", TX_AUTH_NS):
         if key.startswith(prefix):
-            return TX_AUTH_NS + key[len(prefix):]
+            return TX_AUTH_NS + key[len(prefix) :]
     return TX_AUTH_NS + key if key in TX_AUTH_FIELDS else edc_iri(key)
 
 
@@ -60,4 +63,4 @@ def render_edr_data_address(edr: EndpointDataReference) -> dict[str, Any]:
 
 
 def _local(iri: str) -> str:
-    return iri[len(EDC_NS):] if iri.startswith(EDC_NS) else iri
+    return iri[len(EDC_NS) :] if iri.startswith(EDC_NS) else iri

@@ -33,13 +33,20 @@ from connector.management_codec.odrl import parse_policy, policy_node
 
 #: DSP state a negotiation is in (or moving to) for each EDC state name.
 DSP_STATES = {
-    "REQUESTING": "REQUESTED", "REQUESTED": "REQUESTED",
-    "OFFERING": "OFFERED", "OFFERED": "OFFERED",
-    "ACCEPTING": "ACCEPTED", "ACCEPTED": "ACCEPTED",
-    "AGREEING": "AGREED", "AGREED": "AGREED",
-    "VERIFYING": "VERIFIED", "VERIFIED": "VERIFIED",
-    "FINALIZING": "FINALIZED", "FINALIZED": "FINALIZED",
-    "TERMINATING": "TERMINATED", "TERMINATED": "TERMINATED",
+    "REQUESTING": "REQUESTED",
+    "REQUESTED": "REQUESTED",
+    "OFFERING": "OFFERED",
+    "OFFERED": "OFFERED",
+    "ACCEPTING": "ACCEPTED",
+    "ACCEPTED": "ACCEPTED",
+    "AGREEING": "AGREED",
+    "AGREED": "AGREED",
+    "VERIFYING": "VERIFIED",
+    "VERIFIED": "VERIFIED",
+    "FINALIZING": "FINALIZED",
+    "FINALIZED": "FINALIZED",
+    "TERMINATING": "TERMINATED",
+    "TERMINATED": "TERMINATED",
 }
 
 
@@ -96,8 +103,10 @@ def parse_counter(body: Any, *, processor: JsonLdProcessor | None = None) -> Jso
     policy = parse_policy(policy_fields, default_type="Offer")
     policy["@type"] = "Offer"
     if not policy.get("permission") and not policy.get("prohibition"):
-        fail(policy_fields.at("permission"),
-             "A counter-offer needs at least one permission or prohibition")
+        fail(
+            policy_fields.at("permission"),
+            "A counter-offer needs at least one permission or prohibition",
+        )
     return {"@id": policy.pop("@id", None) or new_urn(), **policy}
 
 
@@ -141,13 +150,14 @@ def render_negotiation_state(negotiation: ContractNegotiation | str) -> dict[str
 
 def render_agreement(agreement: ContractAgreement) -> dict[str, Any]:
     """The ``ContractAgreement`` object; ``contractSigningDate`` in epoch seconds, as EDC."""
-    return document({
-        "@type": [EDC_NS + "ContractAgreement"],
-        "@id": agreement.id,
-        EDC_NS + "assetId": agreement.asset_id,
-        EDC_NS + "policy": policy_node(agreement.policy, default_type="Agreement"),
-        EDC_NS + "contractSigningDate": agreement.signing_date // 1000,
-        EDC_NS + "consumerId": agreement.consumer_id,
-        EDC_NS + "providerId": agreement.provider_id,
-    })
-
+    return document(
+        {
+            "@type": [EDC_NS + "ContractAgreement"],
+            "@id": agreement.id,
+            EDC_NS + "assetId": agreement.asset_id,
+            EDC_NS + "policy": policy_node(agreement.policy, default_type="Agreement"),
+            EDC_NS + "contractSigningDate": agreement.signing_date // 1000,
+            EDC_NS + "consumerId": agreement.consumer_id,
+            EDC_NS + "providerId": agreement.provider_id,
+        }
+    )

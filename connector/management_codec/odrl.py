@@ -37,8 +37,18 @@ RDF_VALUE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#value"
 RULE_KINDS = ("permission", "prohibition", "obligation")
 LOGICAL_OPERATORS = ("and", "or", "xone", "andSequence")
 OPERATORS = (
-    "eq", "gt", "gteq", "lt", "lteq", "neq",
-    "isA", "hasPart", "isPartOf", "isAllOf", "isAnyOf", "isNoneOf",
+    "eq",
+    "gt",
+    "gteq",
+    "lt",
+    "lteq",
+    "neq",
+    "isA",
+    "hasPart",
+    "isPartOf",
+    "isAllOf",
+    "isAnyOf",
+    "isNoneOf",
 )
 POLICY_TYPES = ("Set", "Offer", "Agreement", "Privacy", "Request", "Ticket", "Assertion")
 #: the rule list nested in each kind of rule
@@ -47,9 +57,21 @@ NESTED_RULES = {"permission": "duty", "prohibition": "remedy", "duty": "conseque
 _OPERATOR_NAMES: dict[str, str] = {
     **{op.lower(): op for op in OPERATORS},
     # EDC's Operator enum names and symbols
-    "=": "eq", "==": "eq", "!=": "neq", ">": "gt", ">=": "gteq", "<": "lt", "<=": "lteq",
-    "geq": "gteq", "leq": "lteq", "in": "isAnyOf", "is_a": "isA", "has_part": "hasPart",
-    "is_part_of": "isPartOf", "is_all_of": "isAllOf", "is_any_of": "isAnyOf",
+    "=": "eq",
+    "==": "eq",
+    "!=": "neq",
+    ">": "gt",
+    ">=": "gteq",
+    "<": "lt",
+    "<=": "lteq",
+    "geq": "gteq",
+    "leq": "lteq",
+    "in": "isAnyOf",
+    "is_a": "isA",
+    "has_part": "hasPart",
+    "is_part_of": "isPartOf",
+    "is_all_of": "isAllOf",
+    "is_any_of": "isAnyOf",
     "is_none_of": "isNoneOf",
 }
 
@@ -81,8 +103,8 @@ def odrl_fields(node: Mapping[str, Any], path: str) -> Fields:
 
 def _short(iri: str) -> str:
     """An ODRL vocabulary IRI as its short name; any other IRI unchanged."""
-    if iri.startswith(ODRL_NS) and iri[len(ODRL_NS):] in odrl_terms():
-        return iri[len(ODRL_NS):]
+    if iri.startswith(ODRL_NS) and iri[len(ODRL_NS) :] in odrl_terms():
+        return iri[len(ODRL_NS) :]
     return iri
 
 
@@ -90,7 +112,7 @@ def _term_from_iri(iri: str, *, fold_case: bool = False) -> str:
     if ":" not in iri:  # a relative reference such as {"@id": "BusinessPartnerNumber"}
         return _term_from_literal(iri, fold_case=fold_case)
     if iri.startswith(EDC_NS):  # "action": "use" read through an EDC @vocab
-        local = iri[len(EDC_NS):]
+        local = iri[len(EDC_NS) :]
         name = _folded_terms().get(local.lower()) if fold_case else None
         if name is not None:
             return name
@@ -143,7 +165,7 @@ def _operator(constraint: Fields) -> str:
         name = raw
         for prefix in (ODRL_NS, EDC_NS, "odrl:"):
             if name.startswith(prefix):
-                name = name[len(prefix):]
+                name = name[len(prefix) :]
                 break
         found = _OPERATOR_NAMES.get(name.lower())
         if found is not None:
@@ -164,8 +186,11 @@ def _right_operand(constraint: Fields) -> Any:
 def _constraint(node: Fields) -> dict[str, Any]:
     logical = [op for op in LOGICAL_OPERATORS if node.present(op)]
     if len(logical) > 1:
-        fail(node.path, "A logical constraint takes exactly one of and/or/xone/andSequence",
-             plain(node.node))
+        fail(
+            node.path,
+            "A logical constraint takes exactly one of and/or/xone/andSequence",
+            plain(node.node),
+        )
     if logical:
         op = logical[0]
         members = [_constraint(c) for c in node.children(op)]
@@ -173,8 +198,9 @@ def _constraint(node: Fields) -> dict[str, Any]:
             fail(node.at(op), f"{node.at(op)} must list at least one constraint")
         return {op: members}
     return {
-        "leftOperand": _term(node.single("leftOperand", required=True),
-                             node.at("leftOperand"), "a left operand"),
+        "leftOperand": _term(
+            node.single("leftOperand", required=True), node.at("leftOperand"), "a left operand"
+        ),
         "operator": _operator(node),
         "rightOperand": _right_operand(node),
     }
@@ -198,7 +224,7 @@ def _rule(node: Fields, kind: str) -> dict[str, Any]:
 
 def _policy_type(node: Fields, default: str) -> str:
     for iri in node.types:
-        name = _term_from_iri(iri) if not iri.startswith(EDC_NS) else iri[len(EDC_NS):]
+        name = _term_from_iri(iri) if not iri.startswith(EDC_NS) else iri[len(EDC_NS) :]
         if name == "Policy":
             return "Set"
         if name in POLICY_TYPES:
@@ -221,8 +247,7 @@ def parse_policy(node: Fields, *, default_type: str = "Set") -> dict[str, Any]:
         if value is not None:
             out[name] = value
     for kind in RULE_KINDS:
-        rules = [_rule(r, "duty" if kind == "obligation" else kind)
-                 for r in policy.children(kind)]
+        rules = [_rule(r, "duty" if kind == "obligation" else kind) for r in policy.children(kind)]
         if rules:
             out[kind] = rules
     return out

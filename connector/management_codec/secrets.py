@@ -17,8 +17,10 @@ def parse_secret(body: Any, *, processor: JsonLdProcessor | None = None) -> Secr
 
 def render_secret(secret: Secret) -> dict[str, Any]:
     """The ``Secret`` object of ``GET /v3/secrets/{id}``."""
-    return document({
-        "@id": secret.id,
-        "@type": [EDC_NS + "Secret"],
-        EDC_NS + "value": secret.value,
-    })
+    return document(
+        {
+            "@id": secret.id,
+            "@type": [EDC_NS + "Secret"],
+            EDC_NS + "value": secret.value,
+        }
+    )

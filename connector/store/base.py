@@ -142,4 +142,3 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def session(self) -> AbstractAsyncContextManager[Session]: ...
-

@@ -435,7 +435,9 @@ class SqliteStore(Store):
     async def _open_inline(self) -> None:
         """Run statements on the event loop's own thread (the default, see module doc)."""
         raw = sqlite3.connect(
-            self.path, isolation_level=None, timeout=self.busy_timeout_ms / 1000,
+            self.path,
+            isolation_level=None,
+            timeout=self.busy_timeout_ms / 1000,
             cached_statements=256,
         )
         try:

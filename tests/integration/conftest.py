@@ -63,8 +63,13 @@ class RunningNode:
 
 
 class Dataspace:
-    def __init__(self, folder: Path, count: int, names: list[str] | None = None,
-                 configure: dict[str, dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        count: int,
+        names: list[str] | None = None,
+        configure: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
         self.folder = folder
         self.description = init_dataspace(folder, count, names)
         self.nodes = {
@@ -100,8 +105,12 @@ class Dataspace:
 def dataspace_factory(tmp_path: Path) -> Iterator[Any]:
     made: list[Dataspace] = []
 
-    def make(count: int = 2, names: list[str] | None = None, start: bool = True,
-             configure: dict[str, dict[str, Any]] | None = None) -> Dataspace:
+    def make(
+        count: int = 2,
+        names: list[str] | None = None,
+        start: bool = True,
+        configure: dict[str, dict[str, Any]] | None = None,
+    ) -> Dataspace:
         ds = Dataspace(tmp_path / f"ds{len(made)}", count, names, configure)
         made.append(ds)
         if start:

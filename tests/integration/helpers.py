@@ -19,20 +19,34 @@ def make_file(path: Path, size: int = 256 * 1024) -> str:
 
 
 async def publish(
-    provider: ManagementClient, folder: Path, asset_id: str, *, size: int = 256 * 1024,
-    permissions: list | None = None, definition_private: dict | None = None,
+    provider: ManagementClient,
+    folder: Path,
+    asset_id: str,
+    *,
+    size: int = 256 * 1024,
+    permissions: list | None = None,
+    definition_private: dict | None = None,
 ) -> str:
     """A file asset under an open (or given) policy; returns the file's SHA-256."""
     sha = make_file(folder / f"{asset_id}.bin", size)
-    await provider.create_asset(asset_id, {"type": "File", "path": str(folder / f"{asset_id}.bin")},
-                                {"name": asset_id})
+    await provider.create_asset(
+        asset_id, {"type": "File", "path": str(folder / f"{asset_id}.bin")}, {"name": asset_id}
+    )
     policy_id = f"policy-{asset_id}"
-    await provider.create_policy(policy_id, permissions if permissions is not None
-                                 else [{"action": "use"}])
+    await provider.create_policy(
+        policy_id, permissions if permissions is not None else [{"action": "use"}]
+    )
     await provider.create_contract_definition(
-        f"def-{asset_id}", policy_id, policy_id,
-        [{"operandLeft": "https://w3id.org/edc/v0.0.1/ns/id", "operator": "=",
-          "operandRight": asset_id}],
+        f"def-{asset_id}",
+        policy_id,
+        policy_id,
+        [
+            {
+                "operandLeft": "https://w3id.org/edc/v0.0.1/ns/id",
+                "operator": "=",
+                "operandRight": asset_id,
+            }
+        ],
         private_properties=definition_private,
     )
     return sha
@@ -43,17 +57,25 @@ async def offer_for(consumer: ManagementClient, provider_node: Any, asset_id: st
     return first_offer(catalog, asset_id)
 
 
-async def negotiate(consumer: ManagementClient, provider_node: Any, asset_id: str,
-                    wait_for: set[str] | None = None, **kw: Any) -> dict:
+async def negotiate(
+    consumer: ManagementClient,
+    provider_node: Any,
+    asset_id: str,
+    wait_for: set[str] | None = None,
+    **kw: Any,
+) -> dict:
     offer = await offer_for(consumer, provider_node, asset_id)
-    nid = await consumer.negotiate(provider_node.protocol_url, provider_node.id, offer, asset_id,
-                                   **kw)
-    return await consumer.wait_state("contractnegotiations", nid,
-                                     wait_for or {"FINALIZED", "TERMINATED"})
+    nid = await consumer.negotiate(
+        provider_node.protocol_url, provider_node.id, offer, asset_id, **kw
+    )
+    return await consumer.wait_state(
+        "contractnegotiations", nid, wait_for or {"FINALIZED", "TERMINATED"}
+    )
 
 
-async def download(http: aiohttp.ClientSession, edr: dict, headers: dict | None = None
-                   ) -> tuple[int, str, bytes]:
+async def download(
+    http: aiohttp.ClientSession, edr: dict, headers: dict | None = None
+) -> tuple[int, str, bytes]:
     h = {"Authorization": edr["authorization"], **(headers or {})}
     async with http.get(edr["endpoint"], headers=h) as resp:
         body = await resp.read()

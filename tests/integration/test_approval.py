@@ -7,8 +7,20 @@ import pytest
 from tests.integration.helpers import download, offer_for, publish
 
 MANUAL = {"https://w3id.org/karez/ns/approval": "manual"}
-MANUAL_ODRL_OFFER_EXTRA = {"permission": [{"action": "use", "constraint": [
-    {"leftOperand": "dateTime", "operator": "lteq", "rightOperand": "2099-01-01T00:00:00Z"}]}]}
+MANUAL_ODRL_OFFER_EXTRA = {
+    "permission": [
+        {
+            "action": "use",
+            "constraint": [
+                {
+                    "leftOperand": "dateTime",
+                    "operator": "lteq",
+                    "rightOperand": "2099-01-01T00:00:00Z",
+                }
+            ],
+        }
+    ]
+}
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +34,9 @@ def manual_ds(tmp_path_factory):
 
 
 async def provider_side(provider, agreement_or_state_filter):
-    items = await provider.call("POST", "/v3/contractnegotiations/request",
-                                {"filterExpression": agreement_or_state_filter})
+    items = await provider.call(
+        "POST", "/v3/contractnegotiations/request", {"filterExpression": agreement_or_state_filter}
+    )
     return items
 
 
@@ -31,20 +44,29 @@ async def start_manual(ds, http, asset_id):
     provider, consumer = ds.client(http, "provider"), ds.client(http, "consumer")
     await publish(provider, ds["provider"].folder, asset_id, definition_private=MANUAL)
     offer = await offer_for(consumer, ds["provider"], asset_id)
-    nid = await consumer.negotiate(ds["provider"].protocol_url, ds["provider"].id, offer,
-                                   asset_id, private_properties=MANUAL)
+    nid = await consumer.negotiate(
+        ds["provider"].protocol_url, ds["provider"].id, offer, asset_id, private_properties=MANUAL
+    )
     await consumer.wait_state("contractnegotiations", nid, "REQUESTED")
-    items = await provider.call("POST", "/v3/contractnegotiations/request", {
-        "filterExpression": [{"operandLeft": "karez:consumerPid", "operator": "=",
-                              "operandRight": nid}]})
+    items = await provider.call(
+        "POST",
+        "/v3/contractnegotiations/request",
+        {
+            "filterExpression": [
+                {"operandLeft": "karez:consumerPid", "operator": "=", "operandRight": nid}
+            ]
+        },
+    )
     assert len(items) == 1, items
     return provider, consumer, nid, items[0]["@id"]
 
 
 async def test_counter_offer_accept_agree_verify_finalize(manual_ds, http):
     provider, consumer, nid, pid = await start_manual(manual_ds, http, "asset-m1")
-    counter = {"@context": {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"},
-               "policy": {"@context": "http://www.w3.org/ns/odrl.jsonld", **MANUAL_ODRL_OFFER_EXTRA}}
+    counter = {
+        "@context": {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"},
+        "policy": {"@context": "http://www.w3.org/ns/odrl.jsonld", **MANUAL_ODRL_OFFER_EXTRA},
+    }
     await provider.call("POST", f"/v3/contractnegotiations/{pid}/counter", counter)
     await consumer.wait_state("contractnegotiations", nid, "OFFERED")
     await consumer.call("POST", f"/v3/contractnegotiations/{nid}/accept")
@@ -62,15 +84,22 @@ async def test_counter_offer_accept_agree_verify_finalize(manual_ds, http):
 
 async def test_consumer_counter_request_then_provider_terminates(manual_ds, http):
     provider, consumer, nid, pid = await start_manual(manual_ds, http, "asset-m2")
-    counter = {"@context": {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"},
-               "policy": {"@context": "http://www.w3.org/ns/odrl.jsonld", **MANUAL_ODRL_OFFER_EXTRA}}
+    counter = {
+        "@context": {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"},
+        "policy": {"@context": "http://www.w3.org/ns/odrl.jsonld", **MANUAL_ODRL_OFFER_EXTRA},
+    }
     await provider.call("POST", f"/v3/contractnegotiations/{pid}/counter", counter)
     await consumer.wait_state("contractnegotiations", nid, "OFFERED")
     await consumer.call("POST", f"/v3/contractnegotiations/{nid}/counter", counter)
     await provider.wait_state("contractnegotiations", pid, "REQUESTED")
-    await provider.call("POST", f"/v3/contractnegotiations/{pid}/terminate",
-                        {"@context": {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"},
-                         "reason": "compliance review refused"})
+    await provider.call(
+        "POST",
+        f"/v3/contractnegotiations/{pid}/terminate",
+        {
+            "@context": {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"},
+            "reason": "compliance review refused",
+        },
+    )
     n = await consumer.wait_state("contractnegotiations", nid, "TERMINATED")
     assert "compliance review refused" in n["errorDetail"]
     # a terminated negotiation accepts no more commands: 409 naming the state
@@ -83,9 +112,11 @@ async def test_consumer_counter_request_then_provider_terminates(manual_ds, http
 
 async def test_consumer_terminates_while_requested(manual_ds, http):
     provider, consumer, nid, pid = await start_manual(manual_ds, http, "asset-m3")
-    await consumer.call("POST", f"/v3/contractnegotiations/{nid}/terminate",
-                        {"@context": {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"},
-                         "reason": "changed our mind"})
+    await consumer.call(
+        "POST",
+        f"/v3/contractnegotiations/{nid}/terminate",
+        {"@context": {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"}, "reason": "changed our mind"},
+    )
     p = await provider.wait_state("contractnegotiations", pid, "TERMINATED")
     assert "changed our mind" in p["errorDetail"]
 
@@ -101,16 +132,25 @@ async def test_transfer_by_hand(manual_ds, http):
     ds = manual_ds
     tid = await consumer.transfer(ds["provider"].protocol_url, n["contractAgreementId"])
     await consumer.wait_state("transferprocesses", tid, "REQUESTED")
-    (pt,) = await provider.call("POST", "/v3/transferprocesses/request", {"filterExpression": [
-        {"operandLeft": "correlationId", "operator": "=", "operandRight": tid}]})
+    (pt,) = await provider.call(
+        "POST",
+        "/v3/transferprocesses/request",
+        {
+            "filterExpression": [
+                {"operandLeft": "correlationId", "operator": "=", "operandRight": tid}
+            ]
+        },
+    )
     await provider.call("POST", f"/v3/transferprocesses/{pt['@id']}/start")
     await consumer.wait_state("transferprocesses", tid, "STARTED")
     edr = await consumer.call("GET", f"/v3/edrs/{tid}/dataaddress")
     assert (await download(http, edr))[0] == 200
     # provider suspends: the token stops working at once
-    await provider.call("POST", f"/v3/transferprocesses/{pt['@id']}/suspend",
-                        {"@context": {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"},
-                         "reason": "maintenance"})
+    await provider.call(
+        "POST",
+        f"/v3/transferprocesses/{pt['@id']}/suspend",
+        {"@context": {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"}, "reason": "maintenance"},
+    )
     await consumer.wait_state("transferprocesses", tid, "SUSPENDED")
     assert (await download(http, edr))[0] == 403
     # consumer asks to resume; the provider's operator starts it again with a new token
@@ -126,9 +166,11 @@ async def test_transfer_by_hand(manual_ds, http):
     await provider.wait_state("transferprocesses", pt["@id"], "SUSPENDED")
     await provider.call("POST", f"/v3/transferprocesses/{pt['@id']}/resume")
     await consumer.wait_state("transferprocesses", tid, "STARTED")
-    await consumer.call("POST", f"/v3/transferprocesses/{tid}/terminate",
-                        {"@context": {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"},
-                         "reason": "done"})
+    await consumer.call(
+        "POST",
+        f"/v3/transferprocesses/{tid}/terminate",
+        {"@context": {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"}, "reason": "done"},
+    )
     await provider.wait_state("transferprocesses", pt["@id"], "TERMINATED")
     edr3 = await consumer.call("GET", f"/v3/edrs/{tid}/dataaddress")
     assert (await download(http, edr3))[0] == 403

@@ -42,23 +42,44 @@ async def receiver():
     await runner.setup()
     port = free_ports(1)[0]
     await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield {"url": f"http://127.0.0.1:{port}", "events": events, "auth": seen_auth,
-           "payload": payload}
+    yield {
+        "url": f"http://127.0.0.1:{port}",
+        "events": events,
+        "auth": seen_auth,
+        "payload": payload,
+    }
     await runner.cleanup()
 
 
 async def test_callbacks_report_state_changes(shared_dataspace, http, receiver):
     ds = shared_dataspace
     p, c = ds.client(http, "provider"), ds.client(http, "consumer")
-    await c.call("POST", "/v3/secrets", {"@context": EDC_CONTEXT, "@id": "hook-key",
-                                         "value": "hook-secret"})
+    await c.call(
+        "POST", "/v3/secrets", {"@context": EDC_CONTEXT, "@id": "hook-key", "value": "hook-secret"}
+    )
     await p.create_asset("cb-asset", {"type": "File", "path": __file__})
     await p.create_policy("cb-open", [{"action": "use"}])
-    await p.create_contract_definition("cb-def", "cb-open", "cb-open", [
-        {"operandLeft": "https://w3id.org/edc/v0.0.1/ns/id", "operator": "=",
-         "operandRight": "cb-asset"}])
-    callbacks = [{"uri": receiver["url"] + "/events", "events": ["contract.negotiation"],
-                  "transactional": False, "authKey": "X-Hook-Key", "authCodeId": "hook-key"}]
+    await p.create_contract_definition(
+        "cb-def",
+        "cb-open",
+        "cb-open",
+        [
+            {
+                "operandLeft": "https://w3id.org/edc/v0.0.1/ns/id",
+                "operator": "=",
+                "operandRight": "cb-asset",
+            }
+        ],
+    )
+    callbacks = [
+        {
+            "uri": receiver["url"] + "/events",
+            "events": ["contract.negotiation"],
+            "transactional": False,
+            "authKey": "X-Hook-Key",
+            "authCodeId": "hook-key",
+        }
+    ]
     n = await negotiate(c, ds["provider"], "cb-asset", callbacks=callbacks)
     assert n["state"] == "FINALIZED"
     for _ in range(100):
@@ -77,15 +98,33 @@ async def test_callbacks_report_state_changes(shared_dataspace, http, receiver):
 async def test_http_data_asset_with_backend_secret(shared_dataspace, http, receiver):
     ds = shared_dataspace
     p, c = ds.client(http, "provider"), ds.client(http, "consumer")
-    await p.call("POST", "/v3/secrets", {"@context": EDC_CONTEXT, "@id": "backend-key",
-                                         "value": "s3cret"})
-    await p.create_asset("http-asset", {
-        "type": "HttpData", "baseUrl": receiver["url"] + "/api", "proxyPath": "true",
-        "proxyQueryParams": "true", "authKey": "X-Backend-Key", "secretName": "backend-key"})
+    await p.call(
+        "POST", "/v3/secrets", {"@context": EDC_CONTEXT, "@id": "backend-key", "value": "s3cret"}
+    )
+    await p.create_asset(
+        "http-asset",
+        {
+            "type": "HttpData",
+            "baseUrl": receiver["url"] + "/api",
+            "proxyPath": "true",
+            "proxyQueryParams": "true",
+            "authKey": "X-Backend-Key",
+            "secretName": "backend-key",
+        },
+    )
     await p.create_policy("http-open", [{"action": "use"}])
-    await p.create_contract_definition("http-def", "http-open", "http-open", [
-        {"operandLeft": "https://w3id.org/edc/v0.0.1/ns/id", "operator": "=",
-         "operandRight": "http-asset"}])
+    await p.create_contract_definition(
+        "http-def",
+        "http-open",
+        "http-open",
+        [
+            {
+                "operandLeft": "https://w3id.org/edc/v0.0.1/ns/id",
+                "operator": "=",
+                "operandRight": "http-asset",
+            }
+        ],
+    )
     catalog_offer = await offer_for(c, ds["provider"], "http-asset")
     assert "s3cret" not in str(catalog_offer)
     n = await negotiate(c, ds["provider"], "http-asset")

@@ -15,8 +15,9 @@ KAREZ = [sys.executable, "-m", "connector"]
 
 
 def run(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([*KAREZ, *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        [*KAREZ, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def test_init_writes_a_working_configuration(tmp_path):
@@ -36,10 +37,21 @@ def test_dataspace_up_and_token(tmp_path):
     desc = json.loads((folder / "dataspace.json").read_text())
     assert [n["name"] for n in desc["nodes"]] == ["node1", "node2", "node3"]
     for node in desc["nodes"]:
-        assert set(node) >= {"name", "participantId", "managementUrl", "apiKey", "protocolUrl",
-                             "publicUrl", "healthUrl"}
-    proc = subprocess.Popen([*KAREZ, "dataspace", "up", str(folder)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+        assert set(node) >= {
+            "name",
+            "participantId",
+            "managementUrl",
+            "apiKey",
+            "protocolUrl",
+            "publicUrl",
+            "healthUrl",
+        }
+    proc = subprocess.Popen(
+        [*KAREZ, "dataspace", "up", str(folder)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         lines = []
@@ -52,11 +64,18 @@ def test_dataspace_up_and_token(tmp_path):
             raise AssertionError("".join(lines))
         token = run("dataspace", "token", str(folder), "--from", "node2", "--to", "node1")
         assert token.returncode == 0, token.stderr
-        body = json.dumps({"@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
-                           "@type": "CatalogRequestMessage"}).encode()
+        body = json.dumps(
+            {
+                "@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
+                "@type": "CatalogRequestMessage",
+            }
+        ).encode()
         req = urllib.request.Request(
-            desc["nodes"][0]["protocolUrl"] + "/catalog/request", data=body, method="POST",
-            headers={"Content-Type": "application/json", "Authorization": token.stdout.strip()})
+            desc["nodes"][0]["protocolUrl"] + "/catalog/request",
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json", "Authorization": token.stdout.strip()},
+        )
         with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310 - loopback
             catalog = json.loads(resp.read())
         assert catalog["@type"] == "Catalog"
@@ -84,11 +103,21 @@ def test_run_init_starts_a_node(tmp_path):
     from connector.setup_node import free_ports
 
     ports = free_ports(4)
-    env = dict(os.environ, KAREZ_MANAGEMENT_PORT=str(ports[0]), KAREZ_PROTOCOL_PORT=str(ports[1]),
-               KAREZ_PUBLIC_PORT=str(ports[2]), KAREZ_OBSERVABILITY_PORT=str(ports[3]))
-    proc = subprocess.Popen([*KAREZ, "run", "--init", "--config", str(config)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                            cwd=tmp_path)
+    env = dict(
+        os.environ,
+        KAREZ_MANAGEMENT_PORT=str(ports[0]),
+        KAREZ_PROTOCOL_PORT=str(ports[1]),
+        KAREZ_PUBLIC_PORT=str(ports[2]),
+        KAREZ_OBSERVABILITY_PORT=str(ports[3]),
+    )
+    proc = subprocess.Popen(
+        [*KAREZ, "run", "--init", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
     try:
         deadline = time.monotonic() + 30
         text = ""

@@ -82,11 +82,19 @@ async def test_requests_without_a_valid_token_are_refused(three, http):
     [
         (b"{not json", "malformed JSON"),
         (json.dumps({"@type": "CatalogRequestMessage"}).encode(), "@context"),
-        (json.dumps({"@context": ["https://evil.example/ctx.jsonld"],
-                     "@type": "CatalogRequestMessage"}).encode(), "@context"),
+        (
+            json.dumps(
+                {"@context": ["https://evil.example/ctx.jsonld"], "@type": "CatalogRequestMessage"}
+            ).encode(),
+            "@context",
+        ),
         (json.dumps({"@context": CTX, "@type": "Nonsense"}).encode(), "@type"),
-        (json.dumps({"@context": CTX, "@type": "CatalogRequestMessage",
-                     "filter": "name = x"}).encode(), "filter"),
+        (
+            json.dumps(
+                {"@context": CTX, "@type": "CatalogRequestMessage", "filter": "name = x"}
+            ).encode(),
+            "filter",
+        ),
     ],
 )
 async def test_bad_catalog_requests(three, http, raw, needle):
@@ -112,9 +120,17 @@ async def test_negotiation_errors_and_privacy(three, http):
     n = await negotiate(consumer, ds["provider"], "asset-errors")
     assert n["state"] == "FINALIZED"
     mine = await provider.call(
-        "POST", "/v3/contractnegotiations/request",
-        {"filterExpression": [{"operandLeft": "contractAgreementId", "operator": "=",
-                               "operandRight": n["contractAgreementId"]}]},
+        "POST",
+        "/v3/contractnegotiations/request",
+        {
+            "filterExpression": [
+                {
+                    "operandLeft": "contractAgreementId",
+                    "operator": "=",
+                    "operandRight": n["contractAgreementId"],
+                }
+            ]
+        },
     )
     pid = mine[0]["@id"]
     base = ds["provider"].protocol_url
@@ -127,58 +143,109 @@ async def test_negotiation_errors_and_privacy(three, http):
     status, body = await get(http, f"{base}/negotiations/urn:uuid:nope", token(ds))
     assert status == 404
     # the catalog and a dataset, as the consumer sees them
-    status, catalog = await post(http, f"{base}/catalog/request",
-                                 {"@context": CTX, "@type": "CatalogRequestMessage"}, token(ds))
+    status, catalog = await post(
+        http,
+        f"{base}/catalog/request",
+        {"@context": CTX, "@type": "CatalogRequestMessage"},
+        token(ds),
+    )
     assert status == 200 and catalog["@type"] == "Catalog"
     assert "asset-errors" in [d["@id"] for d in catalog["dataset"]]
     status, dataset = await get(http, f"{base}/catalog/datasets/asset-errors", token(ds))
     assert status == 200 and dataset["@type"] == "Dataset"
-    status, _ = await get(http, f"{base}/catalog/datasets/asset-errors",
-                          token(ds, "other", "provider"))
+    status, _ = await get(
+        http, f"{base}/catalog/datasets/asset-errors", token(ds, "other", "provider")
+    )
     assert status == 200  # an open access policy shows it to every member
     status, _ = await get(http, f"{base}/catalog/datasets/nope", token(ds))
     assert status == 404
     # a message the state does not allow: 400, state unchanged
-    accepted = {"@context": CTX, "@type": "ContractNegotiationEventMessage",
-                "consumerPid": n["@id"], "providerPid": pid, "eventType": "ACCEPTED"}
+    accepted = {
+        "@context": CTX,
+        "@type": "ContractNegotiationEventMessage",
+        "consumerPid": n["@id"],
+        "providerPid": pid,
+        "eventType": "ACCEPTED",
+    }
     status, err = await post(http, f"{base}/negotiations/{pid}/events", accepted, token(ds))
     assert status == 400 and err["@type"] == "ContractNegotiationError", err
     assert "FINALIZED" in " ".join(err["reason"])
     # a repeated verification after FINALIZED is acknowledged without change
-    verification = {"@context": CTX, "@type": "ContractAgreementVerificationMessage",
-                    "consumerPid": n["@id"], "providerPid": pid}
-    status, ack = await post(http, f"{base}/negotiations/{pid}/agreement/verification",
-                             verification, token(ds))
+    verification = {
+        "@context": CTX,
+        "@type": "ContractAgreementVerificationMessage",
+        "consumerPid": n["@id"],
+        "providerPid": pid,
+    }
+    status, ack = await post(
+        http, f"{base}/negotiations/{pid}/agreement/verification", verification, token(ds)
+    )
     assert status == 200 and ack["state"] == "FINALIZED"
     after = await provider.call("GET", f"/v3/contractnegotiations/{pid}")
     assert after["state"] == "FINALIZED"
     # missing required field
-    status, err = await post(http, f"{base}/negotiations/request",
-                             {"@context": CTX, "@type": "ContractRequestMessage",
-                              "consumerPid": "urn:uuid:x", "callbackAddress": "http://x"},
-                             token(ds))
+    status, err = await post(
+        http,
+        f"{base}/negotiations/request",
+        {
+            "@context": CTX,
+            "@type": "ContractRequestMessage",
+            "consumerPid": "urn:uuid:x",
+            "callbackAddress": "http://x",
+        },
+        token(ds),
+    )
     assert status == 400 and "offer" in " ".join(err["reason"])
     # an offer the provider never made
-    status, err = await post(http, f"{base}/negotiations/request", {
-        "@context": CTX, "@type": "ContractRequestMessage", "consumerPid": "urn:uuid:y",
-        "callbackAddress": "http://127.0.0.1:9/cb",
-        "offer": {"@id": "urn:uuid:made-up", "@type": "Offer", "target": "asset-errors",
-                  "permission": [{"action": "use"}]}}, token(ds))
+    status, err = await post(
+        http,
+        f"{base}/negotiations/request",
+        {
+            "@context": CTX,
+            "@type": "ContractRequestMessage",
+            "consumerPid": "urn:uuid:y",
+            "callbackAddress": "http://127.0.0.1:9/cb",
+            "offer": {
+                "@id": "urn:uuid:made-up",
+                "@type": "Offer",
+                "target": "asset-errors",
+                "permission": [{"action": "use"}],
+            },
+        },
+        token(ds),
+    )
     assert status == 400 and "offer" in " ".join(err["reason"])
 
 
 async def test_transfer_errors(three, http):
     ds = three
     base = ds["provider"].protocol_url
-    status, err = await post(http, f"{base}/transfers/request", {
-        "@context": CTX, "@type": "TransferRequestMessage", "consumerPid": "urn:uuid:t1",
-        "agreementId": "urn:uuid:unknown", "format": "HttpData-PULL",
-        "callbackAddress": "http://127.0.0.1:9/cb"}, token(ds))
+    status, err = await post(
+        http,
+        f"{base}/transfers/request",
+        {
+            "@context": CTX,
+            "@type": "TransferRequestMessage",
+            "consumerPid": "urn:uuid:t1",
+            "agreementId": "urn:uuid:unknown",
+            "format": "HttpData-PULL",
+            "callbackAddress": "http://127.0.0.1:9/cb",
+        },
+        token(ds),
+    )
     assert status == 400 and err["@type"] == "TransferError"
     assert "agreementId" in " ".join(err["reason"])
-    status, err = await post(http, f"{base}/transfers/urn:uuid:none/completion", {
-        "@context": CTX, "@type": "TransferCompletionMessage", "consumerPid": "urn:uuid:t1",
-        "providerPid": "urn:uuid:none"}, token(ds))
+    status, err = await post(
+        http,
+        f"{base}/transfers/urn:uuid:none/completion",
+        {
+            "@context": CTX,
+            "@type": "TransferCompletionMessage",
+            "consumerPid": "urn:uuid:t1",
+            "providerPid": "urn:uuid:none",
+        },
+        token(ds),
+    )
     assert status == 404 and err["@type"] == "TransferError"
 
 
@@ -188,22 +255,35 @@ async def test_provider_initiated_offer_waits_for_the_operator(three, http):
     ds = three
     consumer = ds.client(http, "consumer")
     base = ds["consumer"].protocol_url
-    offer = {"@context": CTX, "@type": "ContractOfferMessage", "providerPid": "urn:uuid:prov-1",
-             "callbackAddress": "http://127.0.0.1:9/callback",
-             "offer": {"@id": "urn:uuid:offer-1", "@type": "Offer", "target": "some-dataset",
-                       "permission": [{"action": "use"}]}}
-    status, ack = await post(http, f"{base}/negotiations/offers", offer,
-                             token(ds, "other", "consumer"))
+    offer = {
+        "@context": CTX,
+        "@type": "ContractOfferMessage",
+        "providerPid": "urn:uuid:prov-1",
+        "callbackAddress": "http://127.0.0.1:9/callback",
+        "offer": {
+            "@id": "urn:uuid:offer-1",
+            "@type": "Offer",
+            "target": "some-dataset",
+            "permission": [{"action": "use"}],
+        },
+    }
+    status, ack = await post(
+        http, f"{base}/negotiations/offers", offer, token(ds, "other", "consumer")
+    )
     assert status == 201 and ack["state"] == "OFFERED"
     # the same message again is the same negotiation
-    status, again = await post(http, f"{base}/negotiations/offers", offer,
-                               token(ds, "other", "consumer"))
+    status, again = await post(
+        http, f"{base}/negotiations/offers", offer, token(ds, "other", "consumer")
+    )
     assert status == 201 and again["consumerPid"] == ack["consumerPid"]
     n = await consumer.call("GET", f"/v3/contractnegotiations/{ack['consumerPid']}")
     assert n["state"] == "OFFERED" and n["type"] == "CONSUMER"
-    await consumer.call("POST", f"/v3/contractnegotiations/{ack['consumerPid']}/terminate",
-                        {"@context": {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"},
-                         "reason": "not interested"})
-    n = await consumer.wait_state("contractnegotiations", ack["consumerPid"],
-                                  {"TERMINATING", "TERMINATED"})
+    await consumer.call(
+        "POST",
+        f"/v3/contractnegotiations/{ack['consumerPid']}/terminate",
+        {"@context": {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"}, "reason": "not interested"},
+    )
+    n = await consumer.wait_state(
+        "contractnegotiations", ack["consumerPid"], {"TERMINATING", "TERMINATED"}
+    )
     assert n["state"] in ("TERMINATING", "TERMINATED")  # the fake provider never answers

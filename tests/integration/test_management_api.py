@@ -21,20 +21,25 @@ async def test_api_key_is_required(shared_dataspace, http):
     info = shared_dataspace["provider"].info
     async with http.post(info["managementUrl"] + "/v3/assets/request", json={}) as resp:
         assert resp.status == 401
-    async with http.post(info["managementUrl"] + "/v3/assets/request", json={},
-                         headers={"X-Api-Key": "wrong"}) as resp:
+    async with http.post(
+        info["managementUrl"] + "/v3/assets/request", json={}, headers={"X-Api-Key": "wrong"}
+    ) as resp:
         assert resp.status == 401
     # the Management API is not on the protocol port
     base = shared_dataspace["provider"].protocol_url.rsplit("/protocol", 1)[0]
-    async with http.post(base + "/management/v3/assets/request", json={},
-                         headers={"X-Api-Key": info["apiKey"]}) as resp:
+    async with http.post(
+        base + "/management/v3/assets/request", json={}, headers={"X-Api-Key": info["apiKey"]}
+    ) as resp:
         assert resp.status == 404
 
 
 async def test_asset_crud_and_query(shared_dataspace, http):
     p = shared_dataspace.client(http, "provider")
-    created = await p.create_asset("crud-1", {"type": "HttpData", "baseUrl": "http://127.0.0.1:9/x"},
-                                   {"name": "first", "version": "1"})
+    created = await p.create_asset(
+        "crud-1",
+        {"type": "HttpData", "baseUrl": "http://127.0.0.1:9/x"},
+        {"name": "first", "version": "1"},
+    )
     assert created["@type"] == "IdResponse" and created["@id"] == "crud-1"
     assert isinstance(created["createdAt"], int)
     await p.create_asset("crud-2", {"type": "File", "path": "/tmp/x"}, {"name": "second"})
@@ -42,18 +47,34 @@ async def test_asset_crud_and_query(shared_dataspace, http):
     assert got["@id"] == "crud-1" and got["properties"]["name"] == "first"
     assert got["dataAddress"]["type"] == "HttpData"
     # EDC-style edc: prefixed body
-    await p.call("PUT", "/v3/assets", {
-        "@context": {"edc": "https://w3id.org/edc/v0.0.1/ns/"}, "@id": "crud-1",
-        "edc:properties": {"edc:name": "renamed"},
-        "edc:dataAddress": {"edc:type": "HttpData", "edc:baseUrl": "http://127.0.0.1:9/y"}})
+    await p.call(
+        "PUT",
+        "/v3/assets",
+        {
+            "@context": {"edc": "https://w3id.org/edc/v0.0.1/ns/"},
+            "@id": "crud-1",
+            "edc:properties": {"edc:name": "renamed"},
+            "edc:dataAddress": {"edc:type": "HttpData", "edc:baseUrl": "http://127.0.0.1:9/y"},
+        },
+    )
     assert (await p.call("GET", "/v3/assets/crud-1"))["properties"]["name"] == "renamed"
-    found = await p.call("POST", "/v3/assets/request", {
-        "@context": EDC_CONTEXT, "@type": "QuerySpec",
-        "filterExpression": [{"operandLeft": "properties.name", "operator": "like",
-                              "operandRight": "renam%"}]})
+    found = await p.call(
+        "POST",
+        "/v3/assets/request",
+        {
+            "@context": EDC_CONTEXT,
+            "@type": "QuerySpec",
+            "filterExpression": [
+                {"operandLeft": "properties.name", "operator": "like", "operandRight": "renam%"}
+            ],
+        },
+    )
     assert [a["@id"] for a in found] == ["crud-1"]
-    page = await p.call("POST", "/v3/assets/request", {
-        "@context": EDC_CONTEXT, "offset": 0, "limit": 1, "sortField": "id", "sortOrder": "DESC"})
+    page = await p.call(
+        "POST",
+        "/v3/assets/request",
+        {"@context": EDC_CONTEXT, "offset": 0, "limit": 1, "sortField": "id", "sortOrder": "DESC"},
+    )
     assert len(page) == 1
     await p.call("DELETE", "/v3/assets/crud-2")
     await expect_error(p, "GET", "/v3/assets/crud-2", None, 404)
@@ -62,18 +83,36 @@ async def test_asset_crud_and_query(shared_dataspace, http):
 async def test_errors_name_the_field(shared_dataspace, http):
     p = shared_dataspace.client(http, "provider")
     await p.create_asset("dup", {"type": "File", "path": "/tmp/x"})
-    err = await expect_error(p, "POST", "/v3/assets", {
-        "@context": EDC_CONTEXT, "@id": "dup", "dataAddress": {"type": "File", "path": "/x"}}, 409)
+    err = await expect_error(
+        p,
+        "POST",
+        "/v3/assets",
+        {"@context": EDC_CONTEXT, "@id": "dup", "dataAddress": {"type": "File", "path": "/x"}},
+        409,
+    )
     assert err["type"] == "ObjectConflict"
-    err = await expect_error(p, "POST", "/v3/assets", {"@context": EDC_CONTEXT, "@id": "nodata"},
-                             400)
+    err = await expect_error(
+        p, "POST", "/v3/assets", {"@context": EDC_CONTEXT, "@id": "nodata"}, 400
+    )
     assert "dataAddress" in (err["path"] or "")
-    err = await expect_error(p, "POST", "/v3/assets/request", {
-        "@context": EDC_CONTEXT,
-        "filterExpression": [{"operandLeft": "id", "operator": "~~", "operandRight": 1}]}, 400)
+    err = await expect_error(
+        p,
+        "POST",
+        "/v3/assets/request",
+        {
+            "@context": EDC_CONTEXT,
+            "filterExpression": [{"operandLeft": "id", "operator": "~~", "operandRight": 1}],
+        },
+        400,
+    )
     assert "operator" in (err["path"] or "")
-    err = await expect_error(p, "POST", "/v3/assets", {
-        "@context": "https://evil.example/context.jsonld", "@id": "x"}, 400)
+    err = await expect_error(
+        p,
+        "POST",
+        "/v3/assets",
+        {"@context": "https://evil.example/context.jsonld", "@id": "x"},
+        400,
+    )
     assert "evil.example" in err["message"]
     with pytest.raises(ManagementError) as bad:
         async with http.post(p.base + "/v3/assets", data=b"{nope", headers=p.headers) as r:

@@ -33,9 +33,12 @@ async def pg_dataspace(dataspace_factory):
         pytest.skip(f"no PostgreSQL at {PG_URL}: {problem}")
     schemas = {name: f"karez_it_{name}_{uuid.uuid4().hex[:8]}" for name in ("provider", "consumer")}
     sep = "&" if "?" in PG_URL else "?"
-    ds = dataspace_factory(2, configure={
-        name: {"store_url": f"{PG_URL}{sep}schema={schema}"} for name, schema in schemas.items()
-    })
+    ds = dataspace_factory(
+        2,
+        configure={
+            name: {"store_url": f"{PG_URL}{sep}schema={schema}"} for name, schema in schemas.items()
+        },
+    )
     yield ds
     ds.stop()
     import asyncpg

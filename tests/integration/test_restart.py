@@ -15,8 +15,9 @@ async def test_provider_down_then_back(dataspace_factory, http):
     sha = await publish(provider, ds["provider"].folder, "asset-r1")
     offer = await offer_for(consumer, ds["provider"], "asset-r1")
     ds["provider"].kill()
-    nid = await consumer.negotiate(ds["provider"].protocol_url, ds["provider"].id, offer,
-                                   "asset-r1")
+    nid = await consumer.negotiate(
+        ds["provider"].protocol_url, ds["provider"].id, offer, "asset-r1"
+    )
     await asyncio.sleep(0.8)
     state = (await consumer.call("GET", f"/v3/contractnegotiations/{nid}"))["state"]
     assert state == "REQUESTING"  # the request waits in the outbox
@@ -40,15 +41,18 @@ async def test_both_killed_mid_negotiation(dataspace_factory, http):
     provider, consumer = ds.client(http, "provider"), ds.client(http, "consumer")
     await publish(provider, ds["provider"].folder, "asset-r2", definition_private=MANUAL)
     offer = await offer_for(consumer, ds["provider"], "asset-r2")
-    nid = await consumer.negotiate(ds["provider"].protocol_url, ds["provider"].id, offer,
-                                   "asset-r2")
+    nid = await consumer.negotiate(
+        ds["provider"].protocol_url, ds["provider"].id, offer, "asset-r2"
+    )
     await consumer.wait_state("contractnegotiations", nid, "REQUESTED")
     pending = await provider.call("POST", "/v3/contractnegotiations/request", {})
     (pn,) = [n for n in pending if n["state"] == "REQUESTED"]
     ds["consumer"].kill()
     await provider.call("POST", f"/v3/contractnegotiations/{pn['@id']}/agree")
     await asyncio.sleep(0.3)
-    assert (await provider.call("GET", f"/v3/contractnegotiations/{pn['@id']}"))["state"] == "AGREEING"
+    assert (await provider.call("GET", f"/v3/contractnegotiations/{pn['@id']}"))[
+        "state"
+    ] == "AGREEING"
     ds["provider"].kill()  # the agreement message is only in the provider's outbox now
     ds.start("provider", "consumer")
     n = await consumer.wait_state("contractnegotiations", nid, {"VERIFIED", "TERMINATED"}, 40)

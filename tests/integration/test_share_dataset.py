@@ -22,9 +22,17 @@ async def test_catalog_negotiation_transfer_download(shared_dataspace, http):
     assert agreement["providerId"] == ds["provider"].id
     assert agreement["consumerId"] == ds["consumer"].id
     provider_side = await provider.call(
-        "POST", "/v3/contractnegotiations/request",
-        {"filterExpression": [{"operandLeft": "contractAgreementId", "operator": "=",
-                               "operandRight": agreement_id}]},
+        "POST",
+        "/v3/contractnegotiations/request",
+        {
+            "filterExpression": [
+                {
+                    "operandLeft": "contractAgreementId",
+                    "operator": "=",
+                    "operandRight": agreement_id,
+                }
+            ]
+        },
     )
     assert [n["state"] for n in provider_side] == ["FINALIZED"]
 
@@ -35,13 +43,19 @@ async def test_catalog_negotiation_transfer_download(shared_dataspace, http):
     status, received, _ = await download(http, edr)
     assert status == 200 and received == sha
     # EDC clients send the token raw; a Bearer prefix works as well
-    status, received, _ = await download(http, {**edr, "authorization": "Bearer " + edr["authorization"]})
+    status, received, _ = await download(
+        http, {**edr, "authorization": "Bearer " + edr["authorization"]}
+    )
     assert status == 200 and received == sha
 
     entries = await consumer.call(
-        "POST", "/v3/edrs/request",
-        {"filterExpression": [{"operandLeft": "agreementId", "operator": "=",
-                               "operandRight": agreement_id}]},
+        "POST",
+        "/v3/edrs/request",
+        {
+            "filterExpression": [
+                {"operandLeft": "agreementId", "operator": "=", "operandRight": agreement_id}
+            ]
+        },
     )
     assert [e["transferProcessId"] for e in entries] == [tid]
 
@@ -57,16 +71,21 @@ async def test_edr_flow_negotiates_and_pulls_in_one_call(shared_dataspace, http)
     provider, consumer = ds.client(http, "provider"), ds.client(http, "consumer")
     sha = await publish(provider, ds["provider"].folder, "asset-edr")
     offer = await offer_for(consumer, ds["provider"], "asset-edr")
-    nid = await consumer.negotiate(ds["provider"].protocol_url, ds["provider"].id, offer,
-                                   "asset-edr", path="/v3/edrs")
+    nid = await consumer.negotiate(
+        ds["provider"].protocol_url, ds["provider"].id, offer, "asset-edr", path="/v3/edrs"
+    )
     negotiation = await consumer.wait_state("contractnegotiations", nid, "FINALIZED")
     import asyncio
 
     for _ in range(100):
         entries = await consumer.call(
-            "POST", "/v3/edrs/request",
-            {"filterExpression": [{"operandLeft": "contractNegotiationId", "operator": "=",
-                                   "operandRight": nid}]},
+            "POST",
+            "/v3/edrs/request",
+            {
+                "filterExpression": [
+                    {"operandLeft": "contractNegotiationId", "operator": "=", "operandRight": nid}
+                ]
+            },
         )
         if entries:
             break
@@ -101,15 +120,20 @@ async def test_edr_refresh(dataspace_factory, http):
     # a refresh token is bound to its consumer: the provider itself cannot use it
     from connector.dataspace import protocol_token
 
-    url = f"{edr['tx-auth:refreshEndpoint']}?grant_type=refresh_token&refresh_token=" \
-          f"{refreshed['tx-auth:refreshToken']}"
-    async with http.post(url, headers={
-            "Authorization": protocol_token(ds.folder, "provider", "provider")}) as resp:
+    url = (
+        f"{edr['tx-auth:refreshEndpoint']}?grant_type=refresh_token&refresh_token="
+        f"{refreshed['tx-auth:refreshToken']}"
+    )
+    async with http.post(
+        url, headers={"Authorization": protocol_token(ds.folder, "provider", "provider")}
+    ) as resp:
         assert resp.status in (401, 403)
     # once the transfer is over, refresh is refused
-    await consumer.call("POST", f"/v3/transferprocesses/{tid}/terminate",
-                        {"@context": {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"},
-                         "reason": "finished"})
+    await consumer.call(
+        "POST",
+        f"/v3/transferprocesses/{tid}/terminate",
+        {"@context": {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"}, "reason": "finished"},
+    )
     await provider.call("POST", "/v3/transferprocesses/request", {})
     await consumer.wait_state("transferprocesses", tid, "TERMINATED")
     from connector.client import ManagementError

@@ -595,8 +595,10 @@ async def test_finish_outbox_and_next_due(store: Store) -> None:
 async def test_claims_never_overlap(new_store: StoreFactory, request) -> None:
     """Two workers (on two store instances, like two replicas) claim each message once."""
     if request.node.callspec.params["new_store"] == "sqlite":
-        pytest.skip("inline SQLite runs on the loop's thread: two stores on one file in one "
-                    "event loop would wait on each other's lock (separate processes are fine)")
+        pytest.skip(
+            "inline SQLite runs on the loop's thread: two stores on one file in one "
+            "event loop would wait on each other's lock (separate processes are fine)"
+        )
     first, second = await new_store(), await new_store()
     async with first.session() as s:
         for i in range(60):

@@ -110,20 +110,26 @@ BODIES = {
             "proxyPath": "true",
         },
     },
-    "expanded": [{
-        "@id": "asset-1",
-        EDC + "properties": [{
-            EDC + "name": [{"@value": "product description"}],
-            EDC + "contenttype": [{"@value": "application/json"}],
-            DCT + "type": [{"@id": "https://w3id.org/catenax/taxonomy#Submodel"}],
-        }],
-        EDC + "dataAddress": [{
-            "@type": [EDC + "DataAddress"],
-            EDC + "type": [{"@value": "HttpData"}],
-            EDC + "baseUrl": [{"@value": "https://jsonplaceholder.typicode.com/users"}],
-            EDC + "proxyPath": [{"@value": "true"}],
-        }],
-    }],
+    "expanded": [
+        {
+            "@id": "asset-1",
+            EDC + "properties": [
+                {
+                    EDC + "name": [{"@value": "product description"}],
+                    EDC + "contenttype": [{"@value": "application/json"}],
+                    DCT + "type": [{"@id": "https://w3id.org/catenax/taxonomy#Submodel"}],
+                }
+            ],
+            EDC + "dataAddress": [
+                {
+                    "@type": [EDC + "DataAddress"],
+                    EDC + "type": [{"@value": "HttpData"}],
+                    EDC + "baseUrl": [{"@value": "https://jsonplaceholder.typicode.com/users"}],
+                    EDC + "proxyPath": [{"@value": "true"}],
+                }
+            ],
+        }
+    ],
 }
 
 
@@ -147,14 +153,22 @@ def test_nested_values_lists_and_private_properties() -> None:
     body = {
         "@context": {"@vocab": EDC},
         "@id": "a",
-        "properties": {"tags": ["a", "b"], "size": 5, "public": True,
-                       "owner": {"name": "ACME", "country": "DE"}},
+        "properties": {
+            "tags": ["a", "b"],
+            "size": 5,
+            "public": True,
+            "owner": {"name": "ACME", "country": "DE"},
+        },
         "privateProperties": {"secretKey": "vault-alias"},
         "dataAddress": {"type": "AmazonS3", "region": "eu-central-1"},
     }
     asset = parse_asset(body)
-    assert asset.properties == {"tags": ["a", "b"], "size": 5, "public": True,
-                                "owner": {"name": "ACME", "country": "DE"}}
+    assert asset.properties == {
+        "tags": ["a", "b"],
+        "size": 5,
+        "public": True,
+        "owner": {"name": "ACME", "country": "DE"},
+    }
     assert asset.private_properties == {"secretKey": "vault-alias"}
     rendered = render_asset(asset)
     assert rendered["properties"]["owner"] == {"name": "ACME", "country": "DE"}
@@ -162,12 +176,19 @@ def test_nested_values_lists_and_private_properties() -> None:
     assert_is_compacted_json_ld(rendered)
     again = parse_asset(rendered)
     assert (again.properties, again.private_properties, again.data_address) == (
-        asset.properties, asset.private_properties, asset.data_address)
+        asset.properties,
+        asset.private_properties,
+        asset.data_address,
+    )
 
 
 def test_render_matches_edc() -> None:
-    asset = Asset(id="asset-1", properties=EXPECTED["properties"],
-                  data_address=EXPECTED["data_address"], created_at=1700000000000)
+    asset = Asset(
+        id="asset-1",
+        properties=EXPECTED["properties"],
+        data_address=EXPECTED["data_address"],
+        created_at=1700000000000,
+    )
     assert render_asset(asset) == {
         "@context": RESPONSE_CONTEXT,
         "@id": "asset-1",
@@ -194,13 +215,19 @@ def test_round_trip(name: str) -> None:
     assert_is_compacted_json_ld(rendered)
     again = parse_asset(rendered)
     assert (again.id, again.properties, again.data_address) == (
-        asset.id, asset.properties, asset.data_address)
+        asset.id,
+        asset.properties,
+        asset.data_address,
+    )
 
 
 def test_rendered_assets_are_queryable() -> None:
-    rendered = [render_asset(parse_asset(BODIES["vocab"])),
-                render_asset(Asset(id="other", properties={"name": "x"},
-                                   data_address={"type": "AmazonS3"}))]
+    rendered = [
+        render_asset(parse_asset(BODIES["vocab"])),
+        render_asset(
+            Asset(id="other", properties={"name": "x"}, data_address={"type": "AmazonS3"})
+        ),
+    ]
     for left, right in [
         ("https://w3id.org/edc/v0.0.1/ns/id", "asset-1"),
         ("properties.name", "product description"),
@@ -211,17 +238,28 @@ def test_rendered_assets_are_queryable() -> None:
         assert [a["@id"] for a in apply(rendered, spec)] == ["asset-1"], left
 
 
-@pytest.mark.parametrize(("body", "path", "invalid"), [
-    ({"@id": "a", "properties": {}}, "dataAddress", None),
-    ({"@id": "a", "dataAddress": {"baseUrl": "x"}}, "dataAddress.type", None),
-    ({"@id": "a", "dataAddress": {"type": 5}}, "dataAddress.type", 5),
-    ({"@id": "a", "dataAddress": {"type": "  "}}, "dataAddress.type", "  "),
-    ({"@id": "a", "dataAddress": "HttpData"}, "dataAddress", "HttpData"),
-    ({"@id": "a", "dataAddress": {"type": ["A", "B"]}}, "dataAddress.type", ["A", "B"]),
-    ({"@id": "a", "properties": "x", "dataAddress": {"type": "HttpData"}}, "properties", "x"),
-    ({"@id": "a", "properties": {"k": 1}, "privateProperties": {"k": 2},
-      "dataAddress": {"type": "HttpData"}}, "privateProperties.k", "k"),
-])
+@pytest.mark.parametrize(
+    ("body", "path", "invalid"),
+    [
+        ({"@id": "a", "properties": {}}, "dataAddress", None),
+        ({"@id": "a", "dataAddress": {"baseUrl": "x"}}, "dataAddress.type", None),
+        ({"@id": "a", "dataAddress": {"type": 5}}, "dataAddress.type", 5),
+        ({"@id": "a", "dataAddress": {"type": "  "}}, "dataAddress.type", "  "),
+        ({"@id": "a", "dataAddress": "HttpData"}, "dataAddress", "HttpData"),
+        ({"@id": "a", "dataAddress": {"type": ["A", "B"]}}, "dataAddress.type", ["A", "B"]),
+        ({"@id": "a", "properties": "x", "dataAddress": {"type": "HttpData"}}, "properties", "x"),
+        (
+            {
+                "@id": "a",
+                "properties": {"k": 1},
+                "privateProperties": {"k": 2},
+                "dataAddress": {"type": "HttpData"},
+            },
+            "privateProperties.k",
+            "k",
+        ),
+    ],
+)
 def test_validation_names_the_field(body: dict, path: str, invalid: Any) -> None:
     with pytest.raises(ValidationFailure) as err:
         parse_asset({"@context": {"@vocab": EDC}, **body})

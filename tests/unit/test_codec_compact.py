@@ -17,20 +17,39 @@ PROCESSOR = JsonLdProcessor()
 COMPACTOR = Compactor(RESPONSE_CONTEXT)
 
 NODES: list[dict[str, Any]] = [
-    {"@id": "plain-id", "@type": [EDC + "Asset"], EDC + "name": "x", EDC + "n": 1.5,
-     EDC + "flag": False, EDC + "none": None},
-    {"@id": EDC + "thing", "@type": [EDC + "A", ODRL + "Set"], EDC + "list": ["a", "b"],
-     EDC + "one": ["a"], EDC + "empty": []},
+    {
+        "@id": "plain-id",
+        "@type": [EDC + "Asset"],
+        EDC + "name": "x",
+        EDC + "n": 1.5,
+        EDC + "flag": False,
+        EDC + "none": None,
+    },
+    {
+        "@id": EDC + "thing",
+        "@type": [EDC + "A", ODRL + "Set"],
+        EDC + "list": ["a", "b"],
+        EDC + "one": ["a"],
+        EDC + "empty": [],
+    },
     {EDC + "edc": "vocab suffix equal to a prefix", EDC + "odrl": {"@id": ODRL + "use"}},
-    {"https://example.com/ns#key": {"@value": "2024-01-01", "@type": XSD + "date"},
-     EDC + "lang": {"@value": "Hallo", "@language": "de"}},
-    {EDC + "ordered": {"@list": ["a", {"@id": "urn:x"}, 3]},
-     EDC + "json": {"@type": "@json", "@value": {"any": ["json", 1, None]}}},
-    {EDC + "nested": {"@type": [EDC + "Inner"], "http://purl.org/dc/terms/type":
-                      {"@id": "http://purl.org/dc/terms/Dataset"},
-                      "http://www.w3.org/ns/dcat#keyword": ["k1", "k2"]},
-     "https://w3id.org/dspace/2025/1/state": {"@id": "https://w3id.org/dspace/2025/1/AGREED"},
-     "https://w3id.org/karez/ns/extra": {"@id": "https://w3id.org/karez/ns/x"}},
+    {
+        "https://example.com/ns#key": {"@value": "2024-01-01", "@type": XSD + "date"},
+        EDC + "lang": {"@value": "Hallo", "@language": "de"},
+    },
+    {
+        EDC + "ordered": {"@list": ["a", {"@id": "urn:x"}, 3]},
+        EDC + "json": {"@type": "@json", "@value": {"any": ["json", 1, None]}},
+    },
+    {
+        EDC + "nested": {
+            "@type": [EDC + "Inner"],
+            "http://purl.org/dc/terms/type": {"@id": "http://purl.org/dc/terms/Dataset"},
+            "http://www.w3.org/ns/dcat#keyword": ["k1", "k2"],
+        },
+        "https://w3id.org/dspace/2025/1/state": {"@id": "https://w3id.org/dspace/2025/1/AGREED"},
+        "https://w3id.org/karez/ns/extra": {"@id": "https://w3id.org/karez/ns/x"},
+    },
 ]
 
 

@@ -31,8 +31,12 @@ BODY = {
     "accessPolicyId": "access",
     "contractPolicyId": "usage",
     "assetsSelector": [
-        {"@type": "Criterion", "operandLeft": EDC + "id", "operator": "in",
-         "operandRight": ["asset-1", "asset-2"]},
+        {
+            "@type": "Criterion",
+            "operandLeft": EDC + "id",
+            "operator": "in",
+            "operandRight": ["asset-1", "asset-2"],
+        },
         {"operandLeft": "properties.version", "operator": "=", "operandRight": "1.0"},
     ],
 }
@@ -49,10 +53,13 @@ def test_parse() -> None:
 
 
 def test_single_criterion_and_single_in_value() -> None:
-    body = {**BODY, "assetsSelector": {"operandLeft": EDC + "id", "operator": "in",
-                                       "operandRight": "asset-1"}}
+    body = {
+        **BODY,
+        "assetsSelector": {"operandLeft": EDC + "id", "operator": "in", "operandRight": "asset-1"},
+    }
     assert parse_contract_definition(body).assets_selector == [
-        Criterion(EDC + "id", "in", ["asset-1"])]
+        Criterion(EDC + "id", "in", ["asset-1"])
+    ]
     body = {k: v for k, v in BODY.items() if k not in ("assetsSelector", "@id")}
     definition = parse_contract_definition(body)
     assert definition.assets_selector == []
@@ -60,16 +67,25 @@ def test_single_criterion_and_single_in_value() -> None:
 
 
 def test_management_context_body() -> None:
-    body = {**BODY, "@context": "https://w3id.org/edc/connector/management/v0.0.1",
-            "@type": "ContractDefinition"}
-    assert parse_contract_definition(body).assets_selector == parse_contract_definition(
-        BODY).assets_selector
+    body = {
+        **BODY,
+        "@context": "https://w3id.org/edc/connector/management/v0.0.1",
+        "@type": "ContractDefinition",
+    }
+    assert (
+        parse_contract_definition(body).assets_selector
+        == parse_contract_definition(BODY).assets_selector
+    )
 
 
 def test_render_matches_edc_and_round_trips() -> None:
     definition = ContractDefinition(
-        id="cd-1", access_policy_id="access", contract_policy_id="usage",
-        assets_selector=[Criterion(EDC + "id", "=", "asset-1")], created_at=5)
+        id="cd-1",
+        access_policy_id="access",
+        contract_policy_id="usage",
+        assets_selector=[Criterion(EDC + "id", "=", "asset-1")],
+        created_at=5,
+    )
     rendered = render_contract_definition(definition)
     assert rendered == {
         "@context": RESPONSE_CONTEXT,
@@ -91,27 +107,38 @@ def test_render_matches_edc_and_round_trips() -> None:
     full = parse_contract_definition(BODY)
     assert_is_compacted_json_ld(render_contract_definition(full))
     assert parse_contract_definition(render_contract_definition(full)).assets_selector == (
-        full.assets_selector)
+        full.assets_selector
+    )
 
 
 def test_selector_selects_rendered_assets() -> None:
     definition = parse_contract_definition(BODY)
-    one = render_asset(Asset(id="asset-1", properties={"version": "1.0"},
-                             data_address={"type": "HttpData"}))
-    three = render_asset(Asset(id="asset-3", properties={"version": "1.0"},
-                               data_address={"type": "HttpData"}))
+    one = render_asset(
+        Asset(id="asset-1", properties={"version": "1.0"}, data_address={"type": "HttpData"})
+    )
+    three = render_asset(
+        Asset(id="asset-3", properties={"version": "1.0"}, data_address={"type": "HttpData"})
+    )
     assert matches_all(one, definition.assets_selector)
     assert not matches_all(three, definition.assets_selector)
 
 
-@pytest.mark.parametrize(("change", "path"), [
-    ({"accessPolicyId": None}, "accessPolicyId"),
-    ({"contractPolicyId": 7}, "contractPolicyId"),
-    ({"assetsSelector": [{"operandLeft": "a", "operator": "~", "operandRight": 1}]},
-     "assetsSelector[0].operator"),
-    ({"assetsSelector": [{"operator": "=", "operandRight": 1}]}, "assetsSelector[0].operandLeft"),
-    ({"assetsSelector": ["id = 1"]}, "assetsSelector[0]"),
-])
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        ({"accessPolicyId": None}, "accessPolicyId"),
+        ({"contractPolicyId": 7}, "contractPolicyId"),
+        (
+            {"assetsSelector": [{"operandLeft": "a", "operator": "~", "operandRight": 1}]},
+            "assetsSelector[0].operator",
+        ),
+        (
+            {"assetsSelector": [{"operator": "=", "operandRight": 1}]},
+            "assetsSelector[0].operandLeft",
+        ),
+        ({"assetsSelector": ["id = 1"]}, "assetsSelector[0]"),
+    ],
+)
 def test_validation_names_the_field(change: dict, path: str) -> None:
     body = {**BODY, **change}
     with pytest.raises(ValidationFailure) as err:

@@ -19,9 +19,15 @@ def assert_is_compacted_json_ld(doc: dict[str, Any]) -> None:
 
 def edr(**kw: Any) -> EndpointDataReference:
     fields: dict[str, Any] = dict(
-        transfer_process_id="t1", agreement_id="agr-1", asset_id="asset-1",
-        provider_id="BPNL1", contract_negotiation_id="n1", endpoint="https://p/public",
-        authorization="eyJtoken", created_at=7)
+        transfer_process_id="t1",
+        agreement_id="agr-1",
+        asset_id="asset-1",
+        provider_id="BPNL1",
+        contract_negotiation_id="n1",
+        endpoint="https://p/public",
+        authorization="eyJtoken",
+        created_at=7,
+    )
     fields.update(kw)
     return EndpointDataReference(**fields)
 
@@ -43,11 +49,23 @@ def test_entry_matches_edc() -> None:
 
 
 def test_entries_are_queryable_the_tractusx_way() -> None:
-    items = [render_edr_entry(edr()), render_edr_entry(edr(
-        transfer_process_id="t2", agreement_id="agr-2", asset_id="asset-2",
-        contract_negotiation_id="n2"))]
-    for left, right in [("contractNegotiationId", "n2"), ("agreementId", "agr-2"),
-                        ("assetId", "asset-2"), ("contractAgreementId", "agr-2")]:
+    items = [
+        render_edr_entry(edr()),
+        render_edr_entry(
+            edr(
+                transfer_process_id="t2",
+                agreement_id="agr-2",
+                asset_id="asset-2",
+                contract_negotiation_id="n2",
+            )
+        ),
+    ]
+    for left, right in [
+        ("contractNegotiationId", "n2"),
+        ("agreementId", "agr-2"),
+        ("assetId", "asset-2"),
+        ("contractAgreementId", "agr-2"),
+    ]:
         spec = QuerySpec(filter_expression=[Criterion(left, "=", right)])
         assert [e["@id"] for e in apply(items, spec)] == ["t2"], left
 
@@ -65,14 +83,18 @@ def test_data_address_plain() -> None:
 
 
 def test_data_address_with_refresh_fields() -> None:
-    rendered = render_edr_data_address(edr(properties={
-        "refreshToken": "r-token",
-        TX_AUTH + "refreshEndpoint": "https://p/token",
-        "tx-auth:expiresIn": "300",
-        "refreshAudience": "did:web:consumer",
-        "authType": "bearer",
-        "endpoint": "https://ignored",
-    }))
+    rendered = render_edr_data_address(
+        edr(
+            properties={
+                "refreshToken": "r-token",
+                TX_AUTH + "refreshEndpoint": "https://p/token",
+                "tx-auth:expiresIn": "300",
+                "refreshAudience": "did:web:consumer",
+                "authType": "bearer",
+                "endpoint": "https://ignored",
+            }
+        )
+    )
     assert rendered["@context"] == {**RESPONSE_CONTEXT, "tx-auth": TX_AUTH}
     assert rendered["tx-auth:refreshToken"] == "r-token"
     assert rendered["tx-auth:refreshEndpoint"] == "https://p/token"

@@ -31,8 +31,10 @@ def assert_is_compacted_json_ld(doc: dict[str, Any]) -> None:
 
 
 TRACTUSX_REQUEST = {
-    "@context": ["https://w3id.org/catenax/2025/9/policy/context.jsonld",
-                 {"@vocab": EDC, "odrl": ODRL}],
+    "@context": [
+        "https://w3id.org/catenax/2025/9/policy/context.jsonld",
+        {"@vocab": EDC, "odrl": ODRL},
+    ],
     "@type": "ContractRequest",
     "counterPartyAddress": "https://provider.example/api/v1/dsp",
     "protocol": "dataspace-protocol-http",
@@ -52,9 +54,13 @@ TRACTUSX_REQUEST = {
         "odrl:prohibition": [],
         "odrl:obligation": [],
     },
-    "callbackAddresses": [{"uri": "https://backend.example/callback",
-                           "events": ["contract.negotiation", "transfer.process"],
-                           "transactional": False}],
+    "callbackAddresses": [
+        {
+            "uri": "https://backend.example/callback",
+            "events": ["contract.negotiation", "transfer.process"],
+            "transactional": False,
+        }
+    ],
 }
 
 EXPECTED_OFFER = {
@@ -62,8 +68,14 @@ EXPECTED_OFFER = {
     "@type": "Offer",
     "target": "asset-1",
     "assigner": "BPNL000000000001",
-    "permission": [{"action": "use", "constraint": [
-        {"leftOperand": CX + "Membership", "operator": "eq", "rightOperand": "active"}]}],
+    "permission": [
+        {
+            "action": "use",
+            "constraint": [
+                {"leftOperand": CX + "Membership", "operator": "eq", "rightOperand": "active"}
+            ],
+        }
+    ],
 }
 
 EDC_SAMPLE_REQUEST = {  # EDC's sample: ODRL context inside the policy
@@ -88,42 +100,75 @@ def test_tractusx_contract_request() -> None:
     assert request.counter_party_id == "BPNL000000000001"  # from the assigner
     assert request.protocol == "dataspace-protocol-http"
     assert request.policy == EXPECTED_OFFER
-    assert request.callback_addresses == [CallbackAddress(
-        uri="https://backend.example/callback",
-        events=["contract.negotiation", "transfer.process"])]
+    assert request.callback_addresses == [
+        CallbackAddress(
+            uri="https://backend.example/callback",
+            events=["contract.negotiation", "transfer.process"],
+        )
+    ]
 
 
 def test_edc_sample_and_management_context() -> None:
     request = parse_contract_request(EDC_SAMPLE_REQUEST)
-    assert request.policy == {"@id": "offer-1", "@type": "Offer", "target": "assetId",
-                              "assigner": "provider", "permission": [{"action": "use"}]}
+    assert request.policy == {
+        "@id": "offer-1",
+        "@type": "Offer",
+        "target": "assetId",
+        "assigner": "provider",
+        "permission": [{"action": "use"}],
+    }
     assert request.counter_party_id == "provider"
-    managed = {**EDC_SAMPLE_REQUEST,
-               "@context": "https://w3id.org/edc/connector/management/v0.0.1",
-               "counterPartyId": "did:web:provider",
-               "policy": {k: v for k, v in EDC_SAMPLE_REQUEST["policy"].items()
-                          if k not in ("@context", "assigner")}}
+    managed = {
+        **EDC_SAMPLE_REQUEST,
+        "@context": "https://w3id.org/edc/connector/management/v0.0.1",
+        "counterPartyId": "did:web:provider",
+        "policy": {
+            k: v
+            for k, v in EDC_SAMPLE_REQUEST["policy"].items()
+            if k not in ("@context", "assigner")
+        },
+    }
     request = parse_contract_request(managed)
     assert request.counter_party_id == "did:web:provider"
     assert request.policy["assigner"] == "did:web:provider"
     assert request.policy["target"] == "assetId"
 
 
-@pytest.mark.parametrize(("change", "path"), [
-    ({"counterPartyAddress": None}, "counterPartyAddress"),
-    ({"policy": None}, "policy"),
-    ({"policy": {"@type": "Offer", "assigner": "p", "target": "a",
-                 "permission": [{"action": "use"}]}}, "policy.@id"),
-    ({"policy": {"@id": "o", "assigner": "p", "permission": [{"action": "use"}]}},
-     "policy.target"),
-    ({"policy": {"@id": "o", "target": "a", "permission": [{"action": "use"}]}},
-     "policy.assigner"),
-    ({"policy": {"@id": "o", "assigner": "p", "target": "a", "permission": [{}]}},
-     "policy.permission[0].action"),
-    ({"callbackAddresses": [{"events": ["x"]}]}, "callbackAddresses[0].uri"),
-    ({"callbackAddresses": [{"uri": "https://cb", "transactional": "maybe"}]},
-     "callbackAddresses[0].transactional"),
-])
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        ({"counterPartyAddress": None}, "counterPartyAddress"),
+        ({"policy": None}, "policy"),
+        (
+            {
+                "policy": {
+                    "@type": "Offer",
+                    "assigner": "p",
+                    "target": "a",
+                    "permission": [{"action": "use"}],
+                }
+            },
+            "policy.@id",
+        ),
+        (
+            {"policy": {"@id": "o", "assigner": "p", "permission": [{"action": "use"}]}},
+            "policy.target",
+        ),
+        (
+            {"policy": {"@id": "o", "target": "a", "permission": [{"action": "use"}]}},
+            "policy.assigner",
+        ),
+        (
+            {"policy": {"@id": "o", "assigner": "p", "target": "a", "permission": [{}]}},
+            "policy.permission[0].action",
+        ),
+        ({"callbackAddresses": [{"events": ["x"]}]}, "callbackAddresses[0].uri"),
+        (
+            {"callbackAddresses": [{"uri": "https://cb", "transactional": "maybe"}]},
+            "callbackAddresses[0].transactional",
+        ),
+    ],
+)
 def test_contract_request_validation(change: dict, path: str) -> None:
     body = {**EDC_SAMPLE_REQUEST, **change}
     body = {k: v for k, v in body.items() if v is not None}
@@ -135,15 +180,28 @@ def test_contract_request_validation(change: dict, path: str) -> None:
 
 
 def test_counter_offer() -> None:
-    body = {"@context": {"@vocab": EDC, "odrl": ODRL},
-            "policy": {"@type": "odrl:Offer", "odrl:target": {"@id": "asset-1"},
-                       "odrl:permission": {"odrl:action": {"@id": "odrl:use"}}}}
+    body = {
+        "@context": {"@vocab": EDC, "odrl": ODRL},
+        "policy": {
+            "@type": "odrl:Offer",
+            "odrl:target": {"@id": "asset-1"},
+            "odrl:permission": {"odrl:action": {"@id": "odrl:use"}},
+        },
+    }
     offer = parse_counter(body)
     assert offer["@id"].startswith("urn:uuid:")
     assert {k: v for k, v in offer.items() if k != "@id"} == {
-        "@type": "Offer", "target": "asset-1", "permission": [{"action": "use"}]}
-    bare = parse_counter({"@context": "http://www.w3.org/ns/odrl.jsonld", "@id": "urn:o2",
-                          "permission": [{"action": "use"}]})
+        "@type": "Offer",
+        "target": "asset-1",
+        "permission": [{"action": "use"}],
+    }
+    bare = parse_counter(
+        {
+            "@context": "http://www.w3.org/ns/odrl.jsonld",
+            "@id": "urn:o2",
+            "permission": [{"action": "use"}],
+        }
+    )
     assert bare == {"@id": "urn:o2", "@type": "Offer", "permission": [{"action": "use"}]}
     with pytest.raises(ValidationFailure) as err:
         parse_counter({"@context": {"@vocab": EDC}, "policy": {"@id": "x"}})
@@ -161,18 +219,28 @@ def test_terminate_reason() -> None:
 
 def negotiation(**kw: Any) -> ContractNegotiation:
     fields: dict[str, Any] = dict(
-        id="n1", role="CONSUMER", state="REQUESTING", counter_party_id="BPNL1",
-        counter_party_address="https://p/dsp", consumer_pid="n1", created_at=1000)
+        id="n1",
+        role="CONSUMER",
+        state="REQUESTING",
+        counter_party_id="BPNL1",
+        counter_party_address="https://p/dsp",
+        consumer_pid="n1",
+        created_at=1000,
+    )
     fields.update(kw)
     return ContractNegotiation(**fields)
 
 
 def test_render_negotiation_matches_edc() -> None:
     n = negotiation(
-        state="FINALIZED", provider_pid="p1", asset_id="asset-1", agreement_id="agr-1",
+        state="FINALIZED",
+        provider_pid="p1",
+        asset_id="asset-1",
+        agreement_id="agr-1",
         offers=[EXPECTED_OFFER],
         callback_addresses=[CallbackAddress(uri="https://cb", events=["contract.negotiation"])],
-        decision={"allowed": True, "reasons": []})
+        decision={"allowed": True, "reasons": []},
+    )
     rendered = render_negotiation(n)
     assert rendered == {
         "@context": RESPONSE_CONTEXT,
@@ -183,8 +251,12 @@ def test_render_negotiation_matches_edc() -> None:
         "state": "FINALIZED",
         "counterPartyId": "BPNL1",
         "counterPartyAddress": "https://p/dsp",
-        "callbackAddresses": {"@type": "CallbackAddress", "transactional": False,
-                              "uri": "https://cb", "events": "contract.negotiation"},
+        "callbackAddresses": {
+            "@type": "CallbackAddress",
+            "transactional": False,
+            "uri": "https://cb",
+            "events": "contract.negotiation",
+        },
         "createdAt": 1000,
         "assetId": "asset-1",
         "contractAgreementId": "agr-1",
@@ -211,8 +283,10 @@ def test_render_negotiation_matches_edc() -> None:
     }
     assert_is_compacted_json_ld(rendered)
     # a rendered offer reads back as the same DSP offer
-    assert parse_counter({"@context": RESPONSE_CONTEXT,
-                          "policy": rendered["karez:offers"]}) == EXPECTED_OFFER
+    assert (
+        parse_counter({"@context": RESPONSE_CONTEXT, "policy": rendered["karez:offers"]})
+        == EXPECTED_OFFER
+    )
 
 
 def test_render_negotiation_minimal_and_error() -> None:
@@ -226,31 +300,54 @@ def test_render_negotiation_minimal_and_error() -> None:
     assert_is_compacted_json_ld(rendered)
 
 
-@pytest.mark.parametrize(("state", "edc"), [
-    ("REQUESTED", "REQUESTED"), ("dspace:AGREED", "AGREED"),
-    ("https://w3id.org/dspace/2025/1/FINALIZED", "FINALIZED"),
-])
+@pytest.mark.parametrize(
+    ("state", "edc"),
+    [
+        ("REQUESTED", "REQUESTED"),
+        ("dspace:AGREED", "AGREED"),
+        ("https://w3id.org/dspace/2025/1/FINALIZED", "FINALIZED"),
+    ],
+)
 def test_negotiation_state(state: str, edc: str) -> None:
     assert render_negotiation_state(negotiation(state=state)) == {
-        "@context": RESPONSE_CONTEXT, "@type": "NegotiationState", "state": edc}
+        "@context": RESPONSE_CONTEXT,
+        "@type": "NegotiationState",
+        "state": edc,
+    }
     assert render_negotiation_state(state)["state"] == edc
 
 
 def test_rendered_negotiations_are_queryable() -> None:
-    items = [render_negotiation(negotiation(id="n1", state="FINALIZED", agreement_id="agr-1")),
-             render_negotiation(negotiation(id="n2", state="REQUESTED"))]
-    for left, right in [("contractAgreementId", "agr-1"), ("state", "FINALIZED"),
-                        ("edc:state", "FINALIZED"), ("karez:dspState", "FINALIZED")]:
+    items = [
+        render_negotiation(negotiation(id="n1", state="FINALIZED", agreement_id="agr-1")),
+        render_negotiation(negotiation(id="n2", state="REQUESTED")),
+    ]
+    for left, right in [
+        ("contractAgreementId", "agr-1"),
+        ("state", "FINALIZED"),
+        ("edc:state", "FINALIZED"),
+        ("karez:dspState", "FINALIZED"),
+    ]:
         spec = QuerySpec(filter_expression=[Criterion(left, "=", right)])
         assert [n["@id"] for n in apply(items, spec)] == ["n1"], left
 
 
 def test_render_agreement() -> None:
     agreement = ContractAgreement(
-        id="agr-1", provider_id="BPNL1", consumer_id="BPNL2", asset_id="asset-1",
-        policy={"@id": "agr-1", "@type": "Agreement", "target": "asset-1",
-                "assigner": "BPNL1", "assignee": "BPNL2", "permission": [{"action": "use"}]},
-        signing_date=1700000000123)
+        id="agr-1",
+        provider_id="BPNL1",
+        consumer_id="BPNL2",
+        asset_id="asset-1",
+        policy={
+            "@id": "agr-1",
+            "@type": "Agreement",
+            "target": "asset-1",
+            "assigner": "BPNL1",
+            "assignee": "BPNL2",
+            "permission": [{"action": "use"}],
+        },
+        signing_date=1700000000123,
+    )
     rendered = render_agreement(agreement)
     assert rendered == {
         "@context": RESPONSE_CONTEXT,

@@ -18,11 +18,16 @@ EDC = "https://w3id.org/edc/v0.0.1/ns/"
 
 
 def test_secret_round_trip() -> None:
-    secret = parse_secret({"@context": {"@vocab": EDC}, "@type": "Secret", "@id": "s1",
-                           "value": "p4ss"})
+    secret = parse_secret(
+        {"@context": {"@vocab": EDC}, "@type": "Secret", "@id": "s1", "value": "p4ss"}
+    )
     assert (secret.id, secret.value) == ("s1", "p4ss")
-    assert render_secret(secret) == {"@context": RESPONSE_CONTEXT, "@id": "s1",
-                                     "@type": "Secret", "value": "p4ss"}
+    assert render_secret(secret) == {
+        "@context": RESPONSE_CONTEXT,
+        "@id": "s1",
+        "@type": "Secret",
+        "value": "p4ss",
+    }
     assert parse_secret(render_secret(secret)).value == "p4ss"
     assert parse_secret({"value": "x"}).id.startswith("urn:uuid:")
 
@@ -44,13 +49,23 @@ def test_id_response() -> None:
 
 
 def test_error_array() -> None:
-    assert render_error([("bad", "ValidationFailure", "dataAddress.type", 5),
-                         ("gone", "ObjectNotFound", None, None)]) == [
-        {"message": "bad", "type": "ValidationFailure", "path": "dataAddress.type",
-         "invalidValue": 5},
+    assert render_error(
+        [
+            ("bad", "ValidationFailure", "dataAddress.type", 5),
+            ("gone", "ObjectNotFound", None, None),
+        ]
+    ) == [
+        {
+            "message": "bad",
+            "type": "ValidationFailure",
+            "path": "dataAddress.type",
+            "invalidValue": 5,
+        },
         {"message": "gone", "type": "ObjectNotFound", "path": None, "invalidValue": None},
     ]
     assert render_error([("odd", "ValidationFailure", None, {1, 2})])[0]["invalidValue"] == (
-        "{1, 2}")
+        "{1, 2}"
+    )
     assert render_exception(NotFound("no asset x", path="@id", invalid_value="x")) == [
-        {"message": "no asset x", "type": "ObjectNotFound", "path": "@id", "invalidValue": "x"}]
+        {"message": "no asset x", "type": "ObjectNotFound", "path": "@id", "invalidValue": "x"}
+    ]

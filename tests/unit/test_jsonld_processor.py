@@ -37,11 +37,18 @@ CONTRACT_REQUEST_MESSAGE = {
         "@type": "Offer",
         "@id": "urn:uuid:d526561f-528e-4d5a-ae12-9a9dd9b7a815",
         "target": "urn:uuid:3dd1add8-4d2d-569e-d634-8394a8836a88",
-        "permission": [{
-            "action": "use",
-            "constraint": [{"leftOperand": "dateTime", "operator": "lteq",
-                            "rightOperand": "2023-12-31T06:00Z"}],
-        }],
+        "permission": [
+            {
+                "action": "use",
+                "constraint": [
+                    {
+                        "leftOperand": "dateTime",
+                        "operator": "lteq",
+                        "rightOperand": "2023-12-31T06:00Z",
+                    }
+                ],
+            }
+        ],
     },
     "callbackAddress": "https://example.com/callback",
 }
@@ -50,17 +57,24 @@ DATASET = {
     "@context": [DSP],
     "@id": "urn:uuid:3afeadd8-ed2d-569e-d634-8394a8836d57",
     "@type": "Dataset",
-    "hasPolicy": [{
-        "@type": "Offer",
-        "@id": "urn:uuid:2828282:3dd1add8-4d2d-569e-d634-8394a8836a88",
-        "permission": [{"action": "use"}],
-    }],
-    "distribution": [{
-        "@type": "Distribution",
-        "format": "HttpData-PULL",
-        "accessService": {"@id": "urn:uuid:4aa2", "@type": "DataService",
-                          "endpointURL": "https://provider-a.com/connector"},
-    }],
+    "hasPolicy": [
+        {
+            "@type": "Offer",
+            "@id": "urn:uuid:2828282:3dd1add8-4d2d-569e-d634-8394a8836a88",
+            "permission": [{"action": "use"}],
+        }
+    ],
+    "distribution": [
+        {
+            "@type": "Distribution",
+            "format": "HttpData-PULL",
+            "accessService": {
+                "@id": "urn:uuid:4aa2",
+                "@type": "DataService",
+                "endpointURL": "https://provider-a.com/connector",
+            },
+        }
+    ],
 }
 
 
@@ -137,22 +151,29 @@ def test_imported_context_is_not_corrupted_by_an_earlier_import() -> None:
         "policy": {"@type": "Set", "permission": [{"action": "use"}]},
     }
     [pd] = p.expand(policy_definition)
-    assert pd[EDC + "policy"][0][ODRL + "permission"][0][ODRL + "action"] == [
-        {"@id": ODRL + "use"}
-    ]
-    odrl_doc = {"@context": "http://www.w3.org/ns/odrl.jsonld", "uid": "http://example.com/p",
-                "@type": "Set", "permission": [{"action": "use"}]}
+    assert pd[EDC + "policy"][0][ODRL + "permission"][0][ODRL + "action"] == [{"@id": ODRL + "use"}]
+    odrl_doc = {
+        "@context": "http://www.w3.org/ns/odrl.jsonld",
+        "uid": "http://example.com/p",
+        "@type": "Set",
+        "permission": [{"action": "use"}],
+    }
     assert p.expand(odrl_doc)[0]["@id"] == "http://example.com/p"
 
 
-@pytest.mark.parametrize("doc", [
-    {"@context": "https://example.com/unknown.jsonld", "a": 1},
-    {"@context": [{"@vocab": EDC}, "https://example.com/unknown.jsonld"], "a": 1},
-    {"@context": {"@import": "https://example.com/unknown.jsonld"}, "a": 1},
-    {"@context": {"@vocab": EDC, "p": {"@id": "edc:p", "@context": "https://example.com/u"}},
-     "p": {"a": 1}},
-    {"@context": {"@vocab": EDC}, "a": {"@context": "https://example.com/u", "b": 1}},
-])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"@context": "https://example.com/unknown.jsonld", "a": 1},
+        {"@context": [{"@vocab": EDC}, "https://example.com/unknown.jsonld"], "a": 1},
+        {"@context": {"@import": "https://example.com/unknown.jsonld"}, "a": 1},
+        {
+            "@context": {"@vocab": EDC, "p": {"@id": "edc:p", "@context": "https://example.com/u"}},
+            "p": {"a": 1},
+        },
+        {"@context": {"@vocab": EDC}, "a": {"@context": "https://example.com/u", "b": 1}},
+    ],
+)
 def test_unknown_remote_context_never_touches_the_network(doc: dict) -> None:
     loader = GuardedLoader()
     with pytest.raises(UnknownContext) as err:
@@ -166,20 +187,23 @@ def test_unknown_compaction_context() -> None:
         JsonLdProcessor().compact({"@id": "x"}, "https://example.com/ctx")
 
 
-@pytest.mark.parametrize("doc", [
-    {"@context": 5},
-    {"@id": 5},
-    {"@type": {"a": 1}},
-    {"@context": {"@vocab": 5}},
-    {"@context": {"a": {"@id": "@context"}}, "a": 1},
-    {"@context": {"@version": 2}},
-    {"@context": [{"@import": 5}]},
-    {"@context": {"x": {"@id": "http://x/", "@container": "@bogus"}}, "x": 1},
-    {"@context": {"@vocab": "http://x/"}, "a": {"@value": 1, "@language": 5}},
-    {"@context": "relative.jsonld", "a": 1},
-    "just a string",
-    42,
-])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"@context": 5},
+        {"@id": 5},
+        {"@type": {"a": 1}},
+        {"@context": {"@vocab": 5}},
+        {"@context": {"a": {"@id": "@context"}}, "a": 1},
+        {"@context": {"@version": 2}},
+        {"@context": [{"@import": 5}]},
+        {"@context": {"x": {"@id": "http://x/", "@container": "@bogus"}}, "x": 1},
+        {"@context": {"@vocab": "http://x/"}, "a": {"@value": 1, "@language": 5}},
+        {"@context": "relative.jsonld", "a": 1},
+        "just a string",
+        42,
+    ],
+)
 def test_invalid_json_ld_is_a_validation_failure(doc: Any) -> None:
     with pytest.raises(ValidationFailure):
         JsonLdProcessor().expand(doc)
@@ -198,8 +222,10 @@ def test_deep_nesting_is_a_validation_failure() -> None:
 def test_contexts_are_loaded_once_and_cached() -> None:
     loader = GuardedLoader()
     p = JsonLdProcessor(loader)
-    body = {**ASSET, "@context": ["https://w3id.org/edc/connector/management/v0.0.1",
-                                  {"@vocab": EDC}]}
+    body = {
+        **ASSET,
+        "@context": ["https://w3id.org/edc/connector/management/v0.0.1", {"@vocab": EDC}],
+    }
     for _ in range(5):
         p.expand(body)
     assert loader.calls.count("https://w3id.org/edc/connector/management/v0.0.1") == 1
@@ -233,4 +259,5 @@ def test_module_functions_use_the_configured_extras(tmp_path, monkeypatch) -> No
 def test_bundled_contexts_resolve_without_anything_else(url: str) -> None:
     p = JsonLdProcessor(StrictLoader())
     assert p.expand({"@context": url, "@id": "urn:x", "@type": "urn:T"}) == [
-        {"@id": "urn:x", "@type": ["urn:T"]}]
+        {"@id": "urn:x", "@type": ["urn:T"]}
+    ]

@@ -60,39 +60,58 @@ def select(items: list[dict], left: str, op: str, right: object) -> list[str]:
     return ids(apply(items, QuerySpec(filter_expression=[Criterion(left, op, right)])))
 
 
-@pytest.mark.parametrize("left", [
-    "state", "edc:state", "https://w3id.org/edc/v0.0.1/ns/state", "'edc:state'",
-    "'https://w3id.org/edc/v0.0.1/ns/state'",
-])
+@pytest.mark.parametrize(
+    "left",
+    [
+        "state",
+        "edc:state",
+        "https://w3id.org/edc/v0.0.1/ns/state",
+        "'edc:state'",
+        "'https://w3id.org/edc/v0.0.1/ns/state'",
+    ],
+)
 def test_field_name_spellings(left: str) -> None:
     assert select(NEGOTIATIONS, left, "=", "FINALIZED") == ["n1"]
 
 
-@pytest.mark.parametrize("left", [
-    "id", "@id", "https://w3id.org/edc/v0.0.1/ns/id", "edc:id",
-])
+@pytest.mark.parametrize(
+    "left",
+    [
+        "id",
+        "@id",
+        "https://w3id.org/edc/v0.0.1/ns/id",
+        "edc:id",
+    ],
+)
 def test_id_spellings(left: str) -> None:
     assert select(ASSETS, left, "=", "asset-2") == ["asset-2"]
 
 
-@pytest.mark.parametrize("left", [
-    "properties.name", "name", "https://w3id.org/edc/v0.0.1/ns/name",
-    "properties.'https://w3id.org/edc/v0.0.1/ns/name'", "'properties'.'name'",
-])
+@pytest.mark.parametrize(
+    "left",
+    [
+        "properties.name",
+        "name",
+        "https://w3id.org/edc/v0.0.1/ns/name",
+        "properties.'https://w3id.org/edc/v0.0.1/ns/name'",
+        "'properties'.'name'",
+    ],
+)
 def test_property_paths(left: str) -> None:
     assert select(ASSETS, left, "=", "Engine data") == ["asset-1"]
 
 
-@pytest.mark.parametrize("left", [
-    "'http://purl.org/dc/terms/type'.'@id'",
-    "properties.'http://purl.org/dc/terms/type'.'@id'",
-    "'dct:type'.'@id'",
-    "http://purl.org/dc/terms/type",  # a reference compares as its @id
-])
+@pytest.mark.parametrize(
+    "left",
+    [
+        "'http://purl.org/dc/terms/type'.'@id'",
+        "properties.'http://purl.org/dc/terms/type'.'@id'",
+        "'dct:type'.'@id'",
+        "http://purl.org/dc/terms/type",  # a reference compares as its @id
+    ],
+)
 def test_iri_paths_into_references(left: str) -> None:
-    assert select(ASSETS, left, "=", "https://w3id.org/catenax/taxonomy#Submodel") == [
-        "asset-1"
-    ]
+    assert select(ASSETS, left, "=", "https://w3id.org/catenax/taxonomy#Submodel") == ["asset-1"]
 
 
 def test_unquoted_iri_with_dots_in_properties() -> None:
@@ -135,10 +154,12 @@ def test_missing_fields_match_nothing_but_not_equal() -> None:
 
 
 def test_criteria_are_anded() -> None:
-    spec = QuerySpec(filter_expression=[
-        Criterion("properties.name", "like", "%data"),
-        Criterion("createdAt", "<", 200),
-    ])
+    spec = QuerySpec(
+        filter_expression=[
+            Criterion("properties.name", "like", "%data"),
+            Criterion("createdAt", "<", 200),
+        ]
+    )
     assert ids(apply(ASSETS, spec)) == ["asset-2"]
     assert matches_all(ASSETS[0], [])
     assert matches(ASSETS[0], Criterion("id", "=", "asset-1"))
@@ -150,10 +171,14 @@ def test_sort_with_missing_values_last() -> None:
     desc = apply(ASSETS, QuerySpec(sort_field="properties.version", sort_order="desc"))
     assert ids(desc) == ["asset-2", "asset-1", "asset-3"]
     assert ids(apply(ASSETS, QuerySpec(sort_field="createdAt"))) == [
-        "asset-2", "asset-3", "asset-1"
+        "asset-2",
+        "asset-3",
+        "asset-1",
     ]
     assert ids(apply(ASSETS, QuerySpec(sort_field="createdAt", sort_order="DESC"))) == [
-        "asset-1", "asset-3", "asset-2"
+        "asset-1",
+        "asset-3",
+        "asset-2",
     ]
 
 
@@ -174,18 +199,23 @@ def test_field_values_unwraps_and_flattens() -> None:
     assert field_values(ASSETS[2], "properties.size") == []
 
 
-@pytest.mark.parametrize(("kwargs", "path"), [
-    ({"offset": -1}, "offset"),
-    ({"limit": 0}, "limit"),
-    ({"limit": -5}, "limit"),
-    ({"limit": True}, "limit"),
-    ({"offset": "3"}, "offset"),
-    ({"sort_order": "UP"}, "sortOrder"),
-    ({"sort_field": ""}, "sortField"),
-    ({"filter_expression": [Criterion("a", "=", 1), Criterion("b", "~", 1)]},
-     "filterExpression[1].operator"),
-    ({"filter_expression": [Criterion("", "=", 1)]}, "filterExpression[0].operandLeft"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "path"),
+    [
+        ({"offset": -1}, "offset"),
+        ({"limit": 0}, "limit"),
+        ({"limit": -5}, "limit"),
+        ({"limit": True}, "limit"),
+        ({"offset": "3"}, "offset"),
+        ({"sort_order": "UP"}, "sortOrder"),
+        ({"sort_field": ""}, "sortField"),
+        (
+            {"filter_expression": [Criterion("a", "=", 1), Criterion("b", "~", 1)]},
+            "filterExpression[1].operator",
+        ),
+        ({"filter_expression": [Criterion("", "=", 1)]}, "filterExpression[0].operandLeft"),
+    ],
+)
 def test_validation_names_the_field(kwargs: dict, path: str) -> None:
     with pytest.raises(ValidationFailure) as err:
         QuerySpec(**kwargs)

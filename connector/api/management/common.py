@@ -38,8 +38,16 @@ def auth_and_errors(api_key: str, open_paths: tuple[str, ...] = ()) -> Any:
                 given = request.headers.get("X-Api-Key", "").encode()
                 if not given or not hmac.compare_digest(given, expected):
                     return json_response(
-                        render_error([("missing or wrong X-Api-Key", "AuthenticationFailed",
-                                       "X-Api-Key", None)]),
+                        render_error(
+                            [
+                                (
+                                    "missing or wrong X-Api-Key",
+                                    "AuthenticationFailed",
+                                    "X-Api-Key",
+                                    None,
+                                )
+                            ]
+                        ),
                         status=401,
                     )
             return await handler(request)

@@ -42,7 +42,8 @@ def resource_routes(
         obj = parse(await body.json(request))
         if put_with_id and obj.id != request.match_info["id"]:
             raise ValidationFailure(
-                "the body's @id differs from the id in the path", path="@id",
+                "the body's @id differs from the id in the path",
+                path="@id",
                 invalid_value=obj.id,
             )
         await service.update(obj)
@@ -71,13 +72,28 @@ def resource_routes(
 
 def definition_routes(service: DefinitionService, body: Body) -> list[web.RouteDef]:
     return [
-        *resource_routes("/v3/assets", Asset, parse_asset, render_asset, service, body,
-                         put_with_id=False),
-        *resource_routes("/v3/policydefinitions", PolicyDefinition, parse_policy_definition,
-                         render_policy_definition, service, body, put_with_id=True),
-        *resource_routes("/v3/contractdefinitions", ContractDefinition,
-                         parse_contract_definition, render_contract_definition, service, body,
-                         put_with_id=False),
-        *resource_routes("/v3/secrets", Secret, parse_secret, render_secret, service, body,
-                         put_with_id=False),
+        *resource_routes(
+            "/v3/assets", Asset, parse_asset, render_asset, service, body, put_with_id=False
+        ),
+        *resource_routes(
+            "/v3/policydefinitions",
+            PolicyDefinition,
+            parse_policy_definition,
+            render_policy_definition,
+            service,
+            body,
+            put_with_id=True,
+        ),
+        *resource_routes(
+            "/v3/contractdefinitions",
+            ContractDefinition,
+            parse_contract_definition,
+            render_contract_definition,
+            service,
+            body,
+            put_with_id=False,
+        ),
+        *resource_routes(
+            "/v3/secrets", Secret, parse_secret, render_secret, service, body, put_with_id=False
+        ),
     ]

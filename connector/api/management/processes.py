@@ -76,8 +76,15 @@ def process_routes(
         audience = resolve_peer(req.counter_party_id, req.counter_party_address)
         criteria = req.query_spec.filter_expression
         message = m.catalog_request(
-            [{"operandLeft": c.operand_left, "operator": c.operator,
-              "operandRight": c.operand_right} for c in criteria] or None
+            [
+                {
+                    "operandLeft": c.operand_left,
+                    "operator": c.operator,
+                    "operandRight": c.operand_right,
+                }
+                for c in criteria
+            ]
+            or None
         )
         url = join_url(req.counter_party_address, "catalog/request")
         catalog = await peers.call("POST", url, audience, message)
@@ -118,7 +125,9 @@ def process_routes(
         n = await _negotiation(request)
         if not n.agreement_id:
             raise NotFound(f"contract negotiation {n.id} has no agreement yet", path="id")
-        return json_response(render_agreement(await entities.get(ContractAgreement, n.agreement_id)))
+        return json_response(
+            render_agreement(await entities.get(ContractAgreement, n.agreement_id))
+        )
 
     async def negotiation_query(request: web.Request) -> web.Response:
         items = [render_negotiation(n) for n in await entities.list(ContractNegotiation)]
