@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -73,7 +72,6 @@ class Node:
         decider = PolicyDecider(ConfiguredClaims(names))
         self.entities = DefinitionService(self.store)
         self.catalog = CatalogService(self.store, decider, st.participant_id, st.protocol_url)
-        wake: Callable[[], None] = lambda: self.worker.wake()  # noqa: E731
         self.transfers = TransferManager(
             self.store,
             decider,
@@ -81,7 +79,6 @@ class Node:
             st.protocol_url,
             self._issue_data_address,
             default_approval=st.approval,
-            wake_outbox=wake,
         )
         self.negotiations = NegotiationManager(
             self.store,
@@ -89,7 +86,6 @@ class Node:
             st.participant_id,
             st.protocol_url,
             default_approval=st.approval,
-            wake_outbox=wake,
             on_finalized=self._on_finalized,
         )
         self.worker = OutboxWorker(

@@ -16,10 +16,15 @@ from typing import Any
 
 from connector.controlplane.decisions import PolicyDecider, explanation, permitted, record
 from connector.controlplane.offers import agreement_from_offer, make_offer, parse_offer_id
-from connector.controlplane.process import check_pids, load_for_peer, retrying, save_process
+from connector.controlplane.process import (
+    APPROVAL,
+    ProcessManager,
+    check_pids,
+    load_for_peer,
+    retrying,
+)
 from connector.domain import (
     CONSUMER,
-    KAREZ_NS,
     PROVIDER,
     Asset,
     CallbackAddress,
@@ -45,7 +50,6 @@ from connector.store.base import Session, Store
 
 log = logging.getLogger(__name__)
 
-APPROVAL = KAREZ_NS + "approval"
 REQUEST = "ContractRequestMessage"
 OFFER = "ContractOfferMessage"
 AGREEMENT = "ContractAgreementMessage"
@@ -69,7 +73,9 @@ def _iso_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class NegotiationManager:
+class NegotiationManager(ProcessManager):
+    kind = "negotiation"
+
     def __init__(
         self,
         store: Store,
@@ -78,24 +84,13 @@ class NegotiationManager:
         protocol_url: str,
         *,
         default_approval: str = "auto",
-        wake_outbox: Callable[[], None] = lambda: None,
         on_finalized: Callable[[Session, ContractNegotiation], Awaitable[list[OutboxMessage]]]
         | None = None,
     ) -> None:
-        self._store = store
-        self._decider = decider
-        self.participant_id = participant_id
-        self._protocol_url = protocol_url
-        self._default_approval = default_approval
-        self._wake = wake_outbox
+        super().__init__(
+            store, decider, participant_id, protocol_url, default_approval=default_approval
+        )
         self.on_finalized = on_finalized
-
-    # ------------------------------------------------------------------ helpers
-    def _manual(self, n: ContractNegotiation) -> bool:
-        value = n.private_properties.get(APPROVAL)
-        if value is None:
-            return self._default_approval == "manual"
-        return str(value).lower() == "manual"
 
     def _outgoing(
         self,
@@ -152,26 +147,7 @@ class NegotiationManager:
             counter_party_id=n.counter_party_id,
         )
 
-    async def _save(
-        self,
-        s: Session,
-        n: ContractNegotiation,
-        *,
-        previous_state: str | None,
-        outgoing: list[OutboxMessage] | None = None,
-        new: bool = False,
-    ) -> None:
-        await save_process(
-            s,
-            "negotiation",
-            n,
-            previous_state=previous_state,
-            outgoing=outgoing,
-            new=new,
-            payload=self._event_payload(n),
-        )
-
-    def _event_payload(self, n: ContractNegotiation) -> Json:
+    def _payload(self, n: ContractNegotiation) -> Json:
         return {
             "contractNegotiationId": n.id,
             "counterPartyId": n.counter_party_id,
@@ -293,7 +269,6 @@ class NegotiationManager:
                 await self._apply_command(s, n, "request", new=True, previous_state="")
 
         await run()
-        self._wake()
         return n
 
     # ------------------------------------------------------------------ operator commands
@@ -333,7 +308,6 @@ class NegotiationManager:
                 return n
 
         n = await retrying(run)
-        self._wake()
         return n
 
     # ------------------------------------------------------------------ protocol: provider
@@ -400,7 +374,6 @@ class NegotiationManager:
                 return n, ack_state
 
         n, state = await retrying(run)
-        self._wake()
         return n, state
 
     async def _offered_terms(
@@ -459,7 +432,6 @@ class NegotiationManager:
                 return n, nsm.dsp_state(t.state)
 
         n, state = await retrying(run)
-        self._wake()
         return n, state
 
     async def _on_received(

@@ -6,10 +6,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from connector.controlplane.decisions import PolicyDecider
 from connector.controlplane.events import callback_messages
-from connector.domain import Json, OutboxMessage, now_ms
+from connector.domain import KAREZ_NS, Json, OutboxMessage, now_ms
 from connector.errors import NotFound, ValidationFailure
-from connector.store.base import ConcurrentUpdate, Session
+from connector.store.base import ConcurrentUpdate, Session, Store
+
+#: Private property (on a contract definition or a contract request): "manual" makes the
+#: process wait for its operator at each decision; "auto" decides by the policy.
+APPROVAL = KAREZ_NS + "approval"
 
 R = TypeVar("R")
 
@@ -72,3 +77,53 @@ async def save_process(
             kind, process.id, process.state, process.callback_addresses, payload or {}
         ):
             await session.enqueue(msg)
+
+
+class ProcessManager:
+    """Base of the negotiation and transfer managers: configuration and storing changes."""
+
+    kind = ""  # "negotiation" or "transfer": the outbox and callback kind
+
+    def __init__(
+        self,
+        store: Store,
+        decider: PolicyDecider,
+        participant_id: str,
+        protocol_url: str,
+        *,
+        default_approval: str = "auto",
+    ) -> None:
+        self._store = store
+        self._decider = decider
+        self.participant_id = participant_id
+        self._protocol_url = protocol_url
+        self._default_approval = default_approval
+
+    def _manual(self, process: Any) -> bool:
+        value = process.private_properties.get(APPROVAL)
+        if value is None:
+            return self._default_approval == "manual"
+        return str(value).lower() == "manual"
+
+    def _payload(self, process: Any) -> Json:
+        """What a callback event about ``process`` carries."""
+        raise NotImplementedError
+
+    async def _save(
+        self,
+        s: Session,
+        process: Any,
+        *,
+        previous_state: str | None,
+        outgoing: list[OutboxMessage] | None = None,
+        new: bool = False,
+    ) -> None:
+        await save_process(
+            s,
+            self.kind,
+            process,
+            previous_state=previous_state,
+            outgoing=outgoing,
+            new=new,
+            payload=self._payload(process),
+        )

@@ -13,8 +13,13 @@ from typing import Any
 
 from connector.controlplane.decisions import PolicyDecider, explanation, permitted
 from connector.controlplane.edr_refresh import stamp_expiry
-from connector.controlplane.negotiations import APPROVAL
-from connector.controlplane.process import check_pids, load_for_peer, retrying, save_process
+from connector.controlplane.process import (
+    APPROVAL,
+    ProcessManager,
+    check_pids,
+    load_for_peer,
+    retrying,
+)
 from connector.domain import (
     CONSUMER,
     EDC_NS,
@@ -65,7 +70,9 @@ SUPPORTED_TYPES = ("HttpData-PULL",)
 DataAddressIssuer = Callable[[TransferProcess], Json]
 
 
-class TransferManager:
+class TransferManager(ProcessManager):
+    kind = "transfer"
+
     def __init__(
         self,
         store: Store,
@@ -75,25 +82,13 @@ class TransferManager:
         issue_data_address: DataAddressIssuer,
         *,
         default_approval: str = "auto",
-        wake_outbox: Callable[[], None] = lambda: None,
     ) -> None:
-        self._store = store
-        self._decider = decider
-        self.participant_id = participant_id
-        self._protocol_url = protocol_url
+        super().__init__(
+            store, decider, participant_id, protocol_url, default_approval=default_approval
+        )
         self._issue = issue_data_address
-        self._default_approval = default_approval
-        self._wake = wake_outbox
 
-    # ------------------------------------------------------------------ helpers
-    def _manual(self, t: TransferProcess) -> bool:
-        value = t.private_properties.get(APPROVAL)
-        if value is None:
-            return self._default_approval == "manual"
-        return str(value).lower() == "manual"
-
-    @staticmethod
-    def _payload(t: TransferProcess) -> Json:
+    def _payload(self, t: TransferProcess) -> Json:
         return {
             "transferProcessId": t.id,
             "counterPartyId": t.counter_party_id,
@@ -103,25 +98,6 @@ class TransferManager:
             "state": t.state,
             "type": t.role,
         }
-
-    async def _save(
-        self,
-        s: Session,
-        t: TransferProcess,
-        *,
-        previous_state: str | None,
-        outgoing: list[OutboxMessage] | None = None,
-        new: bool = False,
-    ) -> None:
-        await save_process(
-            s,
-            "transfer",
-            t,
-            previous_state=previous_state,
-            outgoing=outgoing,
-            new=new,
-            payload=self._payload(t),
-        )
 
     def _outgoing(self, t: TransferProcess, send: str, reason: str | None) -> OutboxMessage | None:
         cpid, ppid = t.consumer_pid, t.provider_pid
@@ -223,7 +199,6 @@ class TransferManager:
                 return t
 
         t = await retrying(run)
-        self._wake()
         return t
 
     async def _new_consumer_transfer(
@@ -304,7 +279,6 @@ class TransferManager:
                 return t
 
         t = await retrying(run)
-        self._wake()
         return t
 
     # ------------------------------------------------------------------ protocol: provider
@@ -376,7 +350,6 @@ class TransferManager:
                 return t, "REQUESTED"
 
         t, state = await retrying(run)
-        self._wake()
         return t, state
 
     # ------------------------------------------------------------------ protocol: both sides
@@ -406,7 +379,6 @@ class TransferManager:
                 return t, tsm.dsp_state(tr.state)
 
         t, state = await retrying(run)
-        self._wake()
         return t, state
 
     async def _store_edr(self, s: Session, t: TransferProcess, data_address: Any) -> None:

@@ -79,6 +79,10 @@ class Session(abc.ABC):
         """All entities of a kind, oldest first (created_at, then id)."""
 
     @abc.abstractmethod
+    async def _find(self, cls: type[T], role: str, criteria: dict[str, str | None]) -> T | None:
+        """The oldest process of ``cls`` and ``role`` matching every non-None criterion
+        (keys: ``counter_party_id``, ``consumer_pid``, ``provider_pid``)."""
+
     async def find_negotiation(
         self,
         role: str,
@@ -88,8 +92,13 @@ class Session(abc.ABC):
         provider_pid: str | None = None,
     ) -> ContractNegotiation | None:
         """The negotiation of this role matching every given field, or None."""
+        criteria = {
+            "counter_party_id": counter_party_id,
+            "consumer_pid": consumer_pid,
+            "provider_pid": provider_pid,
+        }
+        return await self._find(ContractNegotiation, role, criteria)
 
-    @abc.abstractmethod
     async def find_transfer(
         self,
         role: str,
@@ -97,7 +106,14 @@ class Session(abc.ABC):
         counter_party_id: str | None = None,
         consumer_pid: str | None = None,
         provider_pid: str | None = None,
-    ) -> TransferProcess | None: ...
+    ) -> TransferProcess | None:
+        """The transfer of this role matching every given field, or None."""
+        criteria = {
+            "counter_party_id": counter_party_id,
+            "consumer_pid": consumer_pid,
+            "provider_pid": provider_pid,
+        }
+        return await self._find(TransferProcess, role, criteria)
 
     @abc.abstractmethod
     async def transfers_for_agreement(self, agreement_id: str) -> list[TransferProcess]: ...

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
-from connector.domain import ContractNegotiation, OutboxMessage, TransferProcess, now_ms
+from connector.domain import OutboxMessage, TransferProcess, now_ms
 from connector.errors import Conflict, NotFound
 from connector.store import codec
 from connector.store.base import ConcurrentUpdate, Session, Store, entity_id
@@ -275,36 +275,6 @@ class _PgSession(Session):
         params = (role, *(criteria[f] for f in fields))
         body = await self._conn.fetchval(_find_sql(table, fields), *params)
         return None if body is None else codec.decode(cls, body)
-
-    async def find_negotiation(
-        self,
-        role: str,
-        *,
-        counter_party_id: str | None = None,
-        consumer_pid: str | None = None,
-        provider_pid: str | None = None,
-    ) -> ContractNegotiation | None:
-        criteria = {
-            "counter_party_id": counter_party_id,
-            "consumer_pid": consumer_pid,
-            "provider_pid": provider_pid,
-        }
-        return await self._find(ContractNegotiation, role, criteria)
-
-    async def find_transfer(
-        self,
-        role: str,
-        *,
-        counter_party_id: str | None = None,
-        consumer_pid: str | None = None,
-        provider_pid: str | None = None,
-    ) -> TransferProcess | None:
-        criteria = {
-            "counter_party_id": counter_party_id,
-            "consumer_pid": consumer_pid,
-            "provider_pid": provider_pid,
-        }
-        return await self._find(TransferProcess, role, criteria)
 
     async def transfers_for_agreement(self, agreement_id: str) -> list[TransferProcess]:
         rows = await self._conn.fetch(_TRANSFERS_FOR_AGREEMENT, agreement_id)

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import aiosqlite
 
-from connector.domain import ContractNegotiation, OutboxMessage, TransferProcess, now_ms
+from connector.domain import OutboxMessage, TransferProcess, now_ms
 from connector.errors import Conflict, NotFound
 from connector.store import codec
 from connector.store.base import ConcurrentUpdate, Session, Store, entity_id
@@ -317,36 +317,6 @@ class _SqliteSession(Session):
         for (body,) in await self._read(_find_sql(table, fields), params):
             return codec.decode(cls, body)
         return None
-
-    async def find_negotiation(
-        self,
-        role: str,
-        *,
-        counter_party_id: str | None = None,
-        consumer_pid: str | None = None,
-        provider_pid: str | None = None,
-    ) -> ContractNegotiation | None:
-        criteria = {
-            "counter_party_id": counter_party_id,
-            "consumer_pid": consumer_pid,
-            "provider_pid": provider_pid,
-        }
-        return await self._find(ContractNegotiation, role, criteria)
-
-    async def find_transfer(
-        self,
-        role: str,
-        *,
-        counter_party_id: str | None = None,
-        consumer_pid: str | None = None,
-        provider_pid: str | None = None,
-    ) -> TransferProcess | None:
-        criteria = {
-            "counter_party_id": counter_party_id,
-            "consumer_pid": consumer_pid,
-            "provider_pid": provider_pid,
-        }
-        return await self._find(TransferProcess, role, criteria)
 
     async def transfers_for_agreement(self, agreement_id: str) -> list[TransferProcess]:
         rows = await self._read(_TRANSFERS_FOR_AGREEMENT, (agreement_id,))
