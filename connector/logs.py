@@ -5,9 +5,28 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+#: The DSP process ids of the negotiation or transfer the current task works on.
+_PROCESS: ContextVar[dict[str, str] | None] = ContextVar("karez_process", default=None)
+
+
+def bind_process(consumer_pid: str | None, provider_pid: str | None) -> None:
+    """Put ``consumerPid`` / ``providerPid`` on every log line of the current task."""
+    ids = {k: v for k, v in (("consumerPid", consumer_pid), ("providerPid", provider_pid)) if v}
+    _PROCESS.set(ids or None)
+
+
+class ProcessFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        ids = _PROCESS.get()
+        if ids:
+            for key, value in ids.items():
+                setattr(record, key, value)
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -45,6 +64,7 @@ def setup_logging(fmt: str = "auto", level: str = "INFO", name: str | None = Non
     handler = logging.StreamHandler(sys.stderr)
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     handler.setFormatter(JsonFormatter() if use_json else TextFormatter())
+    handler.addFilter(ProcessFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

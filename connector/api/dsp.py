@@ -19,6 +19,7 @@ from connector.controlplane.negotiations import NegotiationManager
 from connector.controlplane.transfers import TransferManager
 from connector.errors import KarezError, PayloadTooLarge
 from connector.identity.tokens import ProtocolTokenVerifier
+from connector.logs import bind_process
 from connector.protocol import messages as m
 from connector.protocol import negotiation as nsm
 from connector.protocol import transfer as tsm
@@ -98,6 +99,7 @@ def build_dsp_app(
             raise
         msg = m.parse(expected, raw)
         request["pids"] = {k: msg.get(k) for k in ("consumerPid", "providerPid")}
+        bind_process(msg.get("consumerPid"), msg.get("providerPid"))
         return msg
 
     # --- catalog ---------------------------------------------------------------------

@@ -193,8 +193,8 @@ class NegotiationManager(ProcessManager):
             consumer_id,
             _iso_now(),
         )
+        existing = await s.get(ContractAgreement, agreement_id) if n.agreement_id else None
         n.agreement_id = agreement_id
-        existing = await s.get(ContractAgreement, agreement_id)
         agreement = ContractAgreement(
             id=agreement_id,
             provider_id=self.participant_id,
@@ -343,35 +343,31 @@ class NegotiationManager(ProcessManager):
                 )
                 offered = make_offer(definition, asset, contract, self.participant_id)
                 same, why = same_terms(offered, offer)
-                ack_state = "REQUESTED"
+                reason = None
                 if not same:
                     n.decision = {
                         "permitted": False,
                         "reason": f"the request changes the offer: {why}",
                     }
-                    await self._save(s, n, previous_state=None, new=True)
-                    await self._apply_command(
-                        s,
-                        n,
-                        "terminate",
-                        reason=f"request does not match offer {offer['@id']}: {why}",
-                    )
-                    return n, ack_state
-                decision = self._decider.decide(
-                    contract.policy, caller, "negotiation", asset_id=asset.id
-                )
-                n.decision = record(decision)
-                if not permitted(decision):
-                    reasons = "; ".join(explanation(decision)) or "policy not satisfied"
-                    await self._save(s, n, previous_state=None, new=True)
-                    await self._apply_command(s, n, "terminate", reason=f"policy denied: {reasons}")
-                    return n, ack_state
-                if self._manual(n):
-                    await self._save(s, n, previous_state=None, new=True)
+                    reason = f"request does not match offer {offer['@id']}: {why}"
                 else:
-                    await self._save(s, n, previous_state=None, new=True)
-                    await self._apply_command(s, n, "agree", previous_state=S.REQUESTED)
-                return n, ack_state
+                    decision = self._decider.decide(
+                        contract.policy, caller, "negotiation", asset_id=asset.id
+                    )
+                    n.decision = record(decision)
+                    if not permitted(decision):
+                        why = "; ".join(explanation(decision)) or "policy not satisfied"
+                        reason = f"policy denied: {why}"
+                # one write: the new negotiation with its first decision and message
+                if reason is not None:
+                    await self._apply_command(
+                        s, n, "terminate", reason=reason, new=True, previous_state=""
+                    )
+                elif self._manual(n):
+                    await self._save(s, n, previous_state="", new=True)
+                else:
+                    await self._apply_command(s, n, "agree", new=True, previous_state="")
+                return n, "REQUESTED"
 
         n, state = await retrying(run)
         return n, state
@@ -471,14 +467,15 @@ class NegotiationManager(ProcessManager):
         await self._auto(s, n, n.state)
 
     async def _decide_counter_request(self, s: Session, n: ContractNegotiation) -> None:
-        """Provider: a consumer countered; agree if it is our last offer, else wait or refuse."""
-        ours = [o for o in n.offers[:-1]]
-        requested = n.offers[-1]
-        matches = any(same_terms(o, requested)[0] for o in ours[-1:])
-        if matches and not self._manual(n):
-            await self._apply_command(s, n, "agree", previous_state=n.state)
-        elif not matches and not self._manual(n):
-            _, why = same_terms(ours[-1], requested) if ours else (False, "no offer to compare")
+        """Provider: the consumer countered our offer. Agree if it carries our last offer's
+        terms, refuse if not; with manual approval the operator decides either way."""
+        if self._manual(n):
+            return
+        ours, requested = n.offers[-2], n.offers[-1]  # a counter comes only after our offer
+        same, why = same_terms(ours, requested)
+        if same:
+            await self._apply_command(s, n, "agree")
+        else:
             await self._apply_command(
                 s,
                 n,

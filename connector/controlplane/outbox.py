@@ -22,6 +22,7 @@ import aiohttp
 from connector.controlplane.peer_client import PeerClient, describe_error
 from connector.domain import OutboxMessage, now_ms
 from connector.errors import KarezError, PeerError
+from connector.logs import bind_process
 from connector.store.base import ConcurrentUpdate, Session, Store
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,8 @@ class OutboxWorker:
             await asyncio.wait_for(self._wake.wait(), timeout)
 
     async def _deliver(self, msg: OutboxMessage) -> None:
+        body = msg.body if isinstance(msg.body, dict) else {}
+        bind_process(body.get("consumerPid"), body.get("providerPid"))
         try:
             status, body, error = await self._send(msg)
             if error is None:
