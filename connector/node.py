@@ -23,7 +23,7 @@ from connector.controlplane.edr_refresh import EdrRefresher
 from connector.controlplane.negotiations import NegotiationManager
 from connector.controlplane.outbox import DispatchingStore, OutboxWorker
 from connector.controlplane.peer_client import PeerClient
-from connector.controlplane.transfers import DataAccess, TransferManager
+from connector.controlplane.transfers import SUPPORTED_TYPES, DataAccess, TransferManager
 from connector.dataplane.tokens import AccessTokenService
 from connector.domain import Json, OutboxMessage, Secret, TransferProcess
 from connector.errors import ValidationFailure
@@ -124,6 +124,8 @@ class Node:
             (
                 build_management_root(
                     api_key=st.api_key,
+                    public_url=st.public_url,
+                    transfer_types=SUPPORTED_TYPES,
                     base_path=st.management_path,
                     max_body=st.max_body_bytes,
                     entities=self.entities,

@@ -310,6 +310,24 @@ class NegotiationManager(ProcessManager):
         n = await retrying(run)
         return n
 
+    async def delete(self, negotiation_id: str) -> None:
+        """Forget a TERMINATED negotiation (EDC's ``DELETE``); any other state is a conflict."""
+        async with self._store.session() as s:
+            n = await s.get(ContractNegotiation, negotiation_id)
+            if n is None:
+                raise NotFound(
+                    f"contract negotiation {negotiation_id} not found",
+                    path="id",
+                    invalid_value=negotiation_id,
+                )
+            if n.state != S.TERMINATED:
+                raise InvalidStateTransition(
+                    f"only a TERMINATED negotiation can be deleted; this one is {n.state}",
+                    state=n.state,
+                    path="id",
+                )
+            await s.delete(ContractNegotiation, negotiation_id)
+
     # ------------------------------------------------------------------ protocol: provider
     async def on_initial_request(self, caller: str, msg: Json) -> tuple[ContractNegotiation, str]:
         """A consumer's first ContractRequestMessage. Returns (negotiation, DSP state to ACK)."""

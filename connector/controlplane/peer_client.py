@@ -6,6 +6,7 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -13,6 +14,8 @@ from connector.errors import PeerError
 from connector.identity.tokens import ProtocolTokenSigner
 
 log = logging.getLogger(__name__)
+
+WELL_KNOWN = "/.well-known/dspace-version"
 
 
 @dataclass
@@ -63,6 +66,26 @@ class PeerClient:
                 reasons=error_reasons(resp.body),
             )
         return resp.body
+
+    async def versions(self, address: str) -> Any:
+        """A peer's version metadata (unauthenticated, as the spec requires): tried under its
+        DSP address first, then at its root."""
+        parts = urlsplit(address)
+        candidates = [
+            address.rstrip("/") + WELL_KNOWN,
+            f"{parts.scheme}://{parts.netloc}{WELL_KNOWN}",
+        ]
+        last: PeerError | None = None
+        for url in dict.fromkeys(candidates):
+            try:
+                async with self._session.get(url) as resp:
+                    if resp.status == 200:
+                        return await resp.json(content_type=None)
+                    last = PeerError(f"{url} answered {resp.status}", peer_status=resp.status)
+            except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
+                last = PeerError(f"could not read {url}: {type(exc).__name__}")
+        assert last is not None
+        raise last
 
 
 def error_reasons(body: Any) -> list[str]:

@@ -34,7 +34,7 @@ from connector.domain import (
     TransferProcess,
     new_urn,
 )
-from connector.errors import Forbidden, NotFound, ValidationFailure
+from connector.errors import Forbidden, InvalidStateTransition, NotFound, ValidationFailure
 from connector.protocol import messages as m
 from connector.protocol import negotiation as nsm
 from connector.protocol import transfer as tsm
@@ -280,6 +280,22 @@ class TransferManager(ProcessManager):
 
         t = await retrying(run)
         return t
+
+    async def deprovision(self, transfer_id: str) -> None:
+        """EDC's ``deprovision``: Karez provisions nothing, so this only checks that the transfer
+        has ended (its tokens already stopped working when it did)."""
+        async with self._store.session() as s:
+            t = await s.get(TransferProcess, transfer_id)
+        if t is None:
+            raise NotFound(
+                f"transfer process {transfer_id} not found", path="id", invalid_value=transfer_id
+            )
+        if t.state not in (T.COMPLETED, T.TERMINATED):
+            raise InvalidStateTransition(
+                f"transfer {transfer_id} is {t.state}: deprovision needs COMPLETED or TERMINATED",
+                state=t.state,
+                path="id",
+            )
 
     # ------------------------------------------------------------------ protocol: provider
     async def on_request(self, caller: str, msg: Json) -> tuple[TransferProcess, str]:

@@ -132,3 +132,38 @@ async def test_policy_in_use_cannot_be_deleted(shared_dataspace, http):
     assert policy["@id"] == "in-use"
     await p.call("DELETE", "/v3/contractdefinitions/uses-it")
     await p.call("DELETE", "/v3/policydefinitions/in-use")
+
+
+async def test_node_info_validation_and_protocol_versions(shared_dataspace, http):
+    ds = shared_dataspace
+    p, c = ds.client(http, "provider"), ds.client(http, "consumer")
+    planes = await p.call("GET", "/v3/dataplanes")
+    assert planes[0]["url"] == ds["provider"].info["publicUrl"]
+    assert "HttpData-PULL" in planes[0]["allowedTransferTypes"]
+    assert (await p.call("GET", "/v1/version"))["management"][0]["urlPath"] == "/v3"
+    await p.create_policy("valid-one", [{"action": "use"}])
+    result = await p.call("POST", "/v3/policydefinitions/valid-one/validate")
+    assert result["isValid"] is True and result["errors"] == []
+    versions = await c.call(
+        "POST",
+        "/v4alpha/protocol-versions/request",
+        {"@context": EDC_CONTEXT, "counterPartyAddress": ds["provider"].protocol_url},
+    )
+    assert versions["protocolVersions"][0]["version"] == "2025-1"
+
+
+async def test_delete_negotiation_and_deprovision_need_an_ended_process(shared_dataspace, http):
+    from tests.integration.helpers import negotiate, publish
+
+    ds = shared_dataspace
+    p, c = ds.client(http, "provider"), ds.client(http, "consumer")
+    await publish(p, ds["provider"].folder, "asset-delete")
+    n = await negotiate(c, ds["provider"], "asset-delete")
+    err = await expect_error(c, "DELETE", f"/v3/contractnegotiations/{n['@id']}", None, 409)
+    assert "FINALIZED" in err["message"]
+    tid = await c.transfer(ds["provider"].protocol_url, n["contractAgreementId"])
+    await c.wait_state("transferprocesses", tid, "STARTED")
+    await expect_error(c, "POST", f"/v3/transferprocesses/{tid}/deprovision", None, 409)
+    await c.call("POST", f"/v3/transferprocesses/{tid}/complete")
+    await c.wait_state("transferprocesses", tid, "COMPLETED")
+    await c.call("POST", f"/v3/transferprocesses/{tid}/deprovision")

@@ -9,6 +9,7 @@ import pytest
 
 from connector.api.management.common import Body
 from connector.api.management.definitions import definition_routes
+from connector.api.management.node_info import node_info_routes
 from connector.api.management.openapi import OPERATIONS, openapi_document
 from connector.api.management.processes import process_routes
 from connector.management_codec import (
@@ -37,6 +38,7 @@ PARSERS = {
     "TransferRequest": parse_transfer_request,
     "TerminateRequest": parse_terminate,
     "CounterRequest": parse_counter,
+    "ProtocolVersionsRequest": lambda body: body["counterPartyAddress"],
 }
 
 
@@ -51,6 +53,7 @@ def served_routes() -> set[tuple[str, str]]:
         resolve_peer=lambda given, address: "",
         body=Body(1024),
     )
+    routes += node_info_routes("http://x/public", ("HttpData-PULL",))
     return {(r.method.lower(), r.path) for r in routes}
 
 

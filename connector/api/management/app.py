@@ -7,17 +7,25 @@ from aiohttp import web
 from connector.api.body import json_response
 from connector.api.management.common import Body, auth_and_errors
 from connector.api.management.definitions import definition_routes
+from connector.api.management.node_info import node_info_routes
 from connector.api.management.processes import process_routes
 
 
 def build_management_root(
-    *, api_key: str, base_path: str, max_body: int, **services: object
+    *,
+    api_key: str,
+    base_path: str,
+    max_body: int,
+    public_url: str,
+    transfer_types: tuple[str, ...],
+    **services: object,
 ) -> web.Application:
     body = Body(max_body)
     api = web.Application(middlewares=[auth_and_errors(api_key, open_paths=("/openapi.json",))])
     entities = services.pop("entities")
     api.add_routes(definition_routes(entities, body))  # type: ignore[arg-type]
     api.add_routes(process_routes(entities=entities, body=body, **services))  # type: ignore[arg-type]
+    api.add_routes(node_info_routes(public_url, transfer_types))
 
     async def openapi(request: web.Request) -> web.Response:
         from connector.api.management.openapi import openapi_document

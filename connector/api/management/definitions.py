@@ -13,13 +13,14 @@ from connector.controlplane.definitions import DefinitionService
 from connector.domain import Asset, ContractDefinition, PolicyDefinition, Secret
 from connector.errors import ValidationFailure
 from connector.management_codec.assets import parse_asset, render_asset
-from connector.management_codec.common import render_id_response
+from connector.management_codec.common import RESPONSE_CONTEXT, render_id_response
 from connector.management_codec.contract_definitions import (
     parse_contract_definition,
     render_contract_definition,
 )
 from connector.management_codec.policies import parse_policy_definition, render_policy_definition
 from connector.management_codec.secrets import parse_secret, render_secret
+from connector.policy import parse_policy
 
 
 def resource_routes(
@@ -71,7 +72,25 @@ def resource_routes(
 
 
 def definition_routes(service: DefinitionService, body: Body) -> list[web.RouteDef]:
+    async def validate_policy(request: web.Request) -> web.Response:
+        """EDC's static validation: does the stored policy parse as ODRL?"""
+        definition = await service.get(PolicyDefinition, request.match_info["id"])
+        errors = []
+        try:
+            parse_policy(definition.policy)
+        except ValidationFailure as exc:
+            errors.append(exc.message)
+        return json_response(
+            {
+                "@context": RESPONSE_CONTEXT,
+                "@type": "PolicyValidationResult",
+                "isValid": not errors,
+                "errors": errors,
+            }
+        )
+
     return [
+        web.post("/v3/policydefinitions/{id}/validate", validate_policy),
         *resource_routes(
             "/v3/assets", Asset, parse_asset, render_asset, service, body, put_with_id=False
         ),

@@ -229,7 +229,25 @@ def process_routes(
         await entities.delete(EndpointDataReference, request.match_info["id"])
         return web.Response(status=204)
 
+    async def negotiation_delete(request: web.Request) -> web.Response:
+        await negotiations.delete(request.match_info["id"])
+        return web.Response(status=204)
+
+    async def transfer_deprovision(request: web.Request) -> web.Response:
+        await transfers.deprovision(request.match_info["id"])
+        return web.Response(status=204)
+
+    async def protocol_versions(request: web.Request) -> web.Response:
+        raw = await body.json(request)
+        address = raw.get("counterPartyAddress") if isinstance(raw, dict) else None
+        if not isinstance(address, str) or not address:
+            raise ValidationFailure("counterPartyAddress is required", path="counterPartyAddress")
+        return json_response(await peers.versions(address))
+
     routes = [
+        web.delete("/v3/contractnegotiations/{id}", negotiation_delete),
+        web.post("/v3/transferprocesses/{id}/deprovision", transfer_deprovision),
+        web.post("/v4alpha/protocol-versions/request", protocol_versions),
         web.post("/v3/catalog/request", catalog_request),
         web.post("/v3/catalog/dataset/request", dataset_request),
         web.post("/v3/contractnegotiations", negotiation_create),

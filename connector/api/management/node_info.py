@@ -1,0 +1,34 @@
+"""What the node says about itself: its data planes and the API versions it serves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from connector.api.body import json_response
+from connector.management_codec.common import RESPONSE_CONTEXT
+
+
+def node_info_routes(public_url: str, transfer_types: tuple[str, ...]) -> list[web.RouteDef]:
+    dataplane = {
+        "@context": RESPONSE_CONTEXT,
+        "@id": "embedded",
+        "@type": "DataPlaneInstance",
+        "url": public_url,
+        "allowedSourceTypes": ["File", "HttpData"],
+        "allowedTransferTypes": list(transfer_types),
+        "state": "AVAILABLE",
+    }
+    versions: dict[str, Any] = {
+        "management": [{"version": "3.0.0", "urlPath": "/v3", "maturity": "stable"}],
+        "protocol": [{"version": "2025-1", "binding": "HTTPS"}],
+    }
+
+    async def dataplanes(request: web.Request) -> web.Response:
+        return json_response([dataplane])
+
+    async def version(request: web.Request) -> web.Response:
+        return json_response(versions)
+
+    return [web.get("/v3/dataplanes", dataplanes), web.get("/v1/version", version)]
