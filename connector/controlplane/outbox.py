@@ -95,12 +95,13 @@ class OutboxWorker:
         await self._deliver(msg)
 
     async def run(self) -> None:
+        """Poll for what dispatch did not send: retries, and leases that ran out."""
         while not self._stopping:
             try:
-                claimed = await self._claim()
+                claimed, due = await self._poll()
             except Exception:  # keep the worker alive whatever the store says
-                log.exception("outbox claim failed")
-                claimed = []
+                log.exception("outbox poll failed")
+                claimed, due = [], None
             for msg in claimed:
                 await self._slots.acquire()
                 task = asyncio.create_task(self._deliver(msg))
@@ -108,7 +109,7 @@ class OutboxWorker:
                 task.add_done_callback(self._tasks.discard)
             if len(claimed) >= BATCH:
                 continue
-            await self._sleep()
+            await self._sleep(due)
 
     async def stop(self) -> None:
         self._stopping = True
@@ -116,13 +117,14 @@ class OutboxWorker:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=5)
 
-    async def _claim(self) -> list[OutboxMessage]:
+    async def _poll(self) -> tuple[list[OutboxMessage], int | None]:
+        """Lease due messages and learn when the next one falls due, in one session."""
         async with self._store.session() as s:
-            return await s.claim_outbox(self._owner, now_ms(), LEASE_MS, BATCH)
+            claimed = await s.claim_outbox(self._owner, now_ms(), LEASE_MS, BATCH)
+            due = None if len(claimed) >= BATCH else await s.next_outbox_due()
+        return claimed, due
 
-    async def _sleep(self) -> None:
-        async with self._store.session() as s:
-            due = await s.next_outbox_due()
+    async def _sleep(self, due: int | None) -> None:
         timeout = 1.0 if due is None else min(1.0, max(0.0, (due - now_ms()) / 1000))
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
@@ -225,7 +227,6 @@ class OutboxWorker:
                 error,
                 extra={"process_id": msg.process_id},
             )
-        self.wake()
 
 
 class _LeasingSession:

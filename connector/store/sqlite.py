@@ -73,10 +73,12 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE TABLE IF NOT EXISTS transfers ("
             + _PROCESS_COLUMNS.format(extra="agreement_id TEXT NOT NULL,")
             + ")",
+            # no index on counter_party_id alone: without statistics SQLite would pick it for
+            # "counter party + pid" look-ups and scan every process of that counter-party
             *(
                 f"CREATE INDEX IF NOT EXISTS {t}_{c} ON {t} ({c})"
                 for t in ("negotiations", "transfers")
-                for c in ("consumer_pid", "provider_pid", "counter_party_id")
+                for c in ("consumer_pid", "provider_pid")
             ),
             *(
                 f"CREATE INDEX IF NOT EXISTS {t}_state ON {t} (state, updated_at)"
