@@ -30,6 +30,7 @@ from connector.errors import ValidationFailure
 from connector.identity.keys import load_private_key, public_jwk
 from connector.identity.tokens import ProtocolTokenSigner, ProtocolTokenVerifier
 from connector.identity.trust import TrustedParticipants
+from connector.jsonld.processor import configure as configure_contexts
 from connector.protocol import messages as m
 from connector.store import open_store
 
@@ -53,6 +54,7 @@ class Node:
     async def start(self) -> None:
         st = self.settings
         st.data_path.mkdir(parents=True, exist_ok=True)
+        configure_contexts(st.extra_contexts)  # operator-mapped JSON-LD contexts, never fetched
         self.store = DispatchingStore(open_store(st.effective_store_url))
         await self.store.open()
         key = load_private_key(st.resolve(st.key_file))

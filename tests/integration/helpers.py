@@ -25,21 +25,27 @@ async def publish(
     *,
     size: int = 256 * 1024,
     permissions: list | None = None,
+    contract_permissions: list | None = None,
     definition_private: dict | None = None,
 ) -> str:
-    """A file asset under an open (or given) policy; returns the file's SHA-256."""
+    """A file asset under an open (or the given) access policy and contract policy (the access
+    policy's terms unless ``contract_permissions`` are given); returns the file's SHA-256."""
     sha = make_file(folder / f"{asset_id}.bin", size)
     await provider.create_asset(
         asset_id, {"type": "File", "path": str(folder / f"{asset_id}.bin")}, {"name": asset_id}
     )
-    policy_id = f"policy-{asset_id}"
+    access_id = f"policy-{asset_id}"
     await provider.create_policy(
-        policy_id, permissions if permissions is not None else [{"action": "use"}]
+        access_id, permissions if permissions is not None else [{"action": "use"}]
     )
+    contract_id = access_id
+    if contract_permissions is not None:
+        contract_id = f"contract-{asset_id}"
+        await provider.create_policy(contract_id, contract_permissions)
     await provider.create_contract_definition(
         f"def-{asset_id}",
-        policy_id,
-        policy_id,
+        access_id,
+        contract_id,
         [
             {
                 "operandLeft": "https://w3id.org/edc/v0.0.1/ns/id",

@@ -167,3 +167,51 @@ async def test_delete_negotiation_and_deprovision_need_an_ended_process(shared_d
     await c.call("POST", f"/v3/transferprocesses/{tid}/complete")
     await c.wait_state("transferprocesses", tid, "COMPLETED")
     await c.call("POST", f"/v3/transferprocesses/{tid}/deprovision")
+
+
+async def test_operator_mapped_context(dataspace_factory, http, tmp_path):
+    """A context the operator maps to a file is used; any other remote context is refused."""
+    import json
+
+    ctx_file = tmp_path / "sector.jsonld"
+    ctx_file.write_text(
+        json.dumps(
+            {
+                "@context": {
+                    "@vocab": "https://w3id.org/edc/v0.0.1/ns/",
+                    "cotton": "https://example.org/cotton-association/vocab#",
+                }
+            }
+        )
+    )
+    ds = dataspace_factory(1, names=["solo"], start=False)
+    config = ds["solo"].config
+    config.write_text(
+        config.read_text() + "\n[extra_contexts]\n"
+        f'"https://example.org/cotton-association/context.jsonld" = "{ctx_file}"\n'
+    )
+    ds.start()
+    p = ds.client(http, "solo")
+    await p.call(
+        "POST",
+        "/v3/assets",
+        {
+            "@context": "https://example.org/cotton-association/context.jsonld",
+            "@id": "sector-asset",
+            "properties": {"cotton:grade": "3128B"},
+            "dataAddress": {"type": "File", "path": "/tmp/x"},
+        },
+    )
+    asset = await p.call("GET", "/v3/assets/sector-asset")
+    assert asset["properties"]["https://example.org/cotton-association/vocab#grade"] == "3128B"
+    await expect_error(
+        p,
+        "POST",
+        "/v3/assets",
+        {
+            "@context": "https://example.org/other/context.jsonld",
+            "@id": "x",
+            "dataAddress": {"type": "File", "path": "/tmp/x"},
+        },
+        400,
+    )

@@ -149,3 +149,59 @@ async def test_edr_refresh(dataspace_factory, http):
         await asyncio.sleep(0.05)
     else:
         raise AssertionError("refresh still works after termination")
+
+
+async def test_refused_negotiation_explains_why(shared_dataspace, http):
+    ds = shared_dataspace
+    provider, consumer = ds.client(http, "provider"), ds.client(http, "consumer")
+    expired = [
+        {
+            "action": "use",
+            "constraint": [
+                {
+                    "leftOperand": "dateTime",
+                    "operator": "lteq",
+                    "rightOperand": "2020-01-01T00:00:00Z",
+                }
+            ],
+        }
+    ]
+    await publish(provider, ds["provider"].folder, "asset-expired", contract_permissions=expired)
+    n = await negotiate(consumer, ds["provider"], "asset-expired")
+    assert n["state"] == "TERMINATED"
+    detail = n["errorDetail"]
+    assert "dateTime" in detail and "lteq" in detail and "2020-01-01" in detail, detail
+    # the provider keeps the full decision record beside its copy
+    (mine,) = await provider.call(
+        "POST",
+        "/v3/contractnegotiations/request",
+        {
+            "filterExpression": [
+                {"operandLeft": "karez:consumerPid", "operator": "=", "operandRight": n["@id"]}
+            ]
+        },
+    )
+    assert mine["state"] == "TERMINATED"
+    assert "karez:decision" in mine and "2020-01-01" in str(mine["karez:decision"])
+
+
+async def test_access_policy_hides_the_dataset(shared_dataspace, http):
+    ds = shared_dataspace
+    provider, consumer = ds.client(http, "provider"), ds.client(http, "consumer")
+    only_other = [
+        {
+            "action": "use",
+            "constraint": [
+                {
+                    "leftOperand": "https://w3id.org/karez/ns/participant",
+                    "operator": "eq",
+                    "rightOperand": "urn:karez:participant:someone-else",
+                }
+            ],
+        }
+    ]
+    await publish(provider, ds["provider"].folder, "asset-hidden", permissions=only_other)
+    catalog = await consumer.catalog(ds["provider"].protocol_url, ds["provider"].id)
+    datasets = catalog.get("dcat:dataset", [])
+    datasets = [datasets] if isinstance(datasets, dict) else datasets
+    assert "asset-hidden" not in [d["@id"] for d in datasets]
