@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from typing import Any
 
 import aiohttp
@@ -99,6 +100,8 @@ class Node:
             base_delay_ms=st.outbox_base_delay_ms,
             max_delay_ms=st.outbox_max_delay_ms,
             secrets=self.secret,
+            # stable across restarts of this node, so it takes back its own leases at start
+            owner=f"{socket.gethostname()}:{st.data_path.resolve()}",
         )
         self.store.worker = self.worker
         self.access = DataAccess(self.store, decider)

@@ -61,6 +61,7 @@ class OutboxWorker:
         max_delay_ms: int = 30_000,
         concurrency: int = 64,
         secrets: Callable[[str], Awaitable[str | None]] | None = None,
+        owner: str | None = None,
     ) -> None:
         self._secrets = secrets
         self._store = store
@@ -70,7 +71,7 @@ class OutboxWorker:
         self._max_attempts = max_attempts
         self._base = base_delay_ms
         self._max = max_delay_ms
-        self._owner = f"worker-{uuid.uuid4()}"
+        self._owner = owner or f"worker-{uuid.uuid4()}"
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -96,6 +97,10 @@ class OutboxWorker:
 
     async def run(self) -> None:
         """Poll for what dispatch did not send: retries, and leases that ran out."""
+        async with self._store.session() as s:
+            released = await s.release_leases(self._owner)
+        if released:
+            log.info("took back %d messages this worker was sending when it stopped", released)
         while not self._stopping:
             try:
                 claimed, due = await self._poll()

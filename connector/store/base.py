@@ -140,6 +140,11 @@ class Session(abc.ABC):
         """Record a failed attempt and release the lease."""
 
     @abc.abstractmethod
+    async def release_leases(self, owner: str) -> int:
+        """Drop every lease held by ``owner`` (a worker that restarted takes its messages
+        back at once instead of waiting for the leases to run out). Returns how many."""
+
+    @abc.abstractmethod
     async def outbox_for(self, process_id: str) -> list[OutboxMessage]: ...
 
     @abc.abstractmethod

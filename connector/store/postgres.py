@@ -169,6 +169,7 @@ _OUTBOX_CLAIM = f"""
     RETURNING {", ".join(f"o.{c}" for c in codec.OUTBOX_COLUMNS)}
 """
 _OUTBOX_FINISH = "DELETE FROM outbox WHERE id = $1"
+_OUTBOX_RELEASE = "UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1"
 _OUTBOX_RETRY = """
     UPDATE outbox SET attempts = $1, next_attempt_at = $2, last_error = $3,
         lease_owner = NULL, lease_until = NULL
@@ -302,6 +303,9 @@ class _PgSession(Session):
         self, msg_id: str, attempts: int, next_attempt_at: int, error: str
     ) -> None:
         await self._conn.execute(_OUTBOX_RETRY, attempts, next_attempt_at, error, msg_id)
+
+    async def release_leases(self, owner: str) -> int:
+        return await self._write(_OUTBOX_RELEASE, (owner,))
 
     async def outbox_for(self, process_id: str) -> list[OutboxMessage]:
         return [codec.outbox_from_row(r) for r in await self._conn.fetch(_OUTBOX_FOR, process_id)]

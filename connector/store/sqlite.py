@@ -166,6 +166,7 @@ _OUTBOX_CLAIM = f"""
     RETURNING {_OUTBOX_COLS}
 """
 _OUTBOX_FINISH = "DELETE FROM outbox WHERE id = ?"
+_OUTBOX_RELEASE = "UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?"
 _OUTBOX_RETRY = """
     UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?,
         lease_owner = NULL, lease_until = NULL
@@ -346,6 +347,9 @@ class _SqliteSession(Session):
         self, msg_id: str, attempts: int, next_attempt_at: int, error: str
     ) -> None:
         await self._write(_OUTBOX_RETRY, (attempts, next_attempt_at, error, msg_id))
+
+    async def release_leases(self, owner: str) -> int:
+        return await self._write(_OUTBOX_RELEASE, (owner,))
 
     async def outbox_for(self, process_id: str) -> list[OutboxMessage]:
         return [codec.outbox_from_row(r) for r in await self._read(_OUTBOX_FOR, (process_id,))]

@@ -592,6 +592,19 @@ async def test_finish_outbox_and_next_due(store: Store) -> None:
         assert await s.next_outbox_due() is None
 
 
+async def test_release_leases_of_one_owner(store: Store) -> None:
+    async with store.session() as s:
+        for i in range(3):
+            await s.enqueue(message(f"r{i}", created_at=i))
+        mine = await s.claim_outbox("me", now=1_000, lease_ms=60_000, limit=2)
+        theirs = await s.claim_outbox("them", now=1_000, lease_ms=60_000, limit=2)
+    assert [m.id for m in mine] == ["r0", "r1"] and [m.id for m in theirs] == ["r2"]
+    async with store.session() as s:
+        assert await s.release_leases("me") == 2
+        again = await s.claim_outbox("me-again", now=1_000, lease_ms=60_000, limit=5)
+    assert sorted(m.id for m in again) == ["r0", "r1"]  # r2 is still leased by "them"
+
+
 async def test_claims_never_overlap(new_store: StoreFactory, request) -> None:
     """Two workers (on two store instances, like two replicas) claim each message once."""
     if request.node.callspec.params["new_store"] == "sqlite":
