@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from connector.api.body import json_response, read_json
+from connector.api.vocab import build_vocab_app
 from connector.controlplane.catalog import CatalogService, parse_filter
 from connector.controlplane.negotiations import NegotiationManager
 from connector.controlplane.transfers import TransferManager
@@ -211,7 +212,8 @@ def build_dsp_app(
 
 
 def build_protocol_root(dsp_app: web.Application, protocol_path: str) -> web.Application:
-    """The protocol port: version discovery (open) plus the DSP app under its path."""
+    """The protocol port: version discovery and the profile files (open), and the DSP app
+    under its path."""
     root = web.Application()
 
     async def versions(request: web.Request) -> web.Response:
@@ -219,4 +221,6 @@ def build_protocol_root(dsp_app: web.Application, protocol_path: str) -> web.App
 
     root.router.add_get("/.well-known/dspace-version", versions)
     root.add_subapp(protocol_path, dsp_app)
+    # the Karez profile (context, ontology, SKOS schemes, shapes): open, like version discovery
+    root.add_subapp("/ns", build_vocab_app())
     return root

@@ -20,6 +20,16 @@ from connector.errors import UnknownContext
 from connector.jsonld.imports import inline_document
 
 CONTEXTS_DIR = Path(__file__).parent / "contexts"
+#: The Karez profile context, shipped with the profile (vocab/) rather than in contexts/.
+KAREZ_CONTEXT_URL = "https://w3id.org/karez/ns/context.jsonld"
+
+
+@cache
+def _karez_context() -> Any:
+    from connector.profile import vocab_dir  # late: connector.profile uses connector.jsonld
+
+    with (vocab_dir() / "context.jsonld").open(encoding="utf-8") as fh:
+        return json.load(fh)
 
 
 @cache
@@ -84,7 +94,7 @@ class BundledLoader:
 
     def known_urls(self) -> set[str]:
         """Every URL this loader serves."""
-        return set(bundled_index()) | set(self._extra)
+        return set(bundled_index()) | set(self._extra) | {KAREZ_CONTEXT_URL}
 
     def document(self, url: str) -> Any:
         """The context document for ``url``, ``@import``s merged in (shared; do not modify)."""
@@ -97,6 +107,8 @@ class BundledLoader:
     def _source(self, url: str) -> Any:
         if url in self._extra:
             return self._extra[url]
+        if url == KAREZ_CONTEXT_URL:
+            return _karez_context()
         name = bundled_index().get(url)
         if name is None:
             raise UnknownContext(

@@ -60,6 +60,16 @@ async def test_version_endpoint_is_open(three, http):
     assert body["protocolVersions"][0]["path"] == "/protocol"
 
 
+async def test_profile_files_are_served_openly(three, http):
+    base = three["provider"].protocol_url.rsplit("/protocol", 1)[0]
+    async with http.get(base + "/ns/context.jsonld") as resp:
+        assert resp.status == 200
+        assert resp.content_type == "application/ld+json"
+        assert "@context" in await resp.json(content_type=None)
+    async with http.get(base + "/ns/karez.ttl") as resp:
+        assert resp.status == 200 and resp.content_type == "text/turtle"
+
+
 async def test_requests_without_a_valid_token_are_refused(three, http):
     url = three["provider"].protocol_url + "/catalog/request"
     body = {"@context": CTX, "@type": "CatalogRequestMessage"}
