@@ -9,6 +9,7 @@ from pathlib import Path
 
 from connector.config import DEFAULT_CONFIG_NAME, load_settings
 from connector.errors import KarezError
+from connector.policy_cli import add_policy_commands
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -107,6 +108,8 @@ def parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="walk through catalog, negotiation, transfer, download")
     demo.add_argument("--keep", action="store_true", help="keep the temporary folder")
     demo.set_defaults(func=cmd_demo)
+
+    add_policy_commands(sub)
     return p
 
 

@@ -6,11 +6,13 @@ identity issue lands they come from the configured list of trusted participants.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
 from connector.domain import Json
-from connector.policy import Decision, RequestContext, evaluate
+from connector.policy import Decision, Policy, RequestContext, evaluate, parse_policy
 
 
 class ClaimsSource(Protocol):
@@ -29,6 +31,12 @@ class ConfiguredClaims:
         if name:
             claims["name"] = name
         return claims
+
+
+@lru_cache(maxsize=1024)
+def _parsed(policy_json: str) -> Policy:
+    """Parsing costs more than deciding: a policy is parsed once per distinct content."""
+    return parse_policy(json.loads(policy_json))
 
 
 def has_rules(policy: Json) -> bool:
@@ -60,7 +68,7 @@ class PolicyDecider:
             agreement_time=agreement_time,
             scope=scope,
         )
-        return evaluate(policy, ctx)
+        return evaluate(_parsed(json.dumps(policy, sort_keys=True)), ctx)
 
 
 def permitted(decision: Decision | None) -> bool:

@@ -20,7 +20,6 @@ from connector.policy.model import (
     Constraint,
     LogicalConstraint,
     Rule,
-    compact,
     parse_policy,
 )
 from connector.policy.operators import canonical
@@ -60,7 +59,7 @@ def rule_key(rule: Rule) -> str:
     """A text equal for two rules exactly when they carry the same terms."""
     return _dump(
         [
-            rule.action.iri,
+            rule.action_iri,
             _keys(rule.action.refinements, constraint_key),
             _keys(rule.constraints, constraint_key),
             _keys(rule.duties, rule_key),
@@ -82,13 +81,13 @@ def _rules_diff(kind: str, offered: Sequence[Rule], requested: Sequence[Rule]) -
     missing = [r for k, r in mine.items() if k not in theirs]
     extra = [r for k, r in theirs.items() if k not in mine]
     for rule in missing:
-        twin = next((r for r in extra if r.action.iri == rule.action.iri), None)
+        twin = next((r for r in extra if r.action_iri == rule.action_iri), None)
         if twin is None:
             return f"{kind} {_describe(rule)} missing in the request"
-        label = f"{kind} {compact(rule.action.iri)}:"
+        label = f"{kind} {rule.describe_action()}:"
         for what, a, b, key, describe in (
             ("constraint", rule.constraints, twin.constraints, constraint_key, _text),
-            ("refinement", rule.action.refinements, twin.action.refinements, constraint_key, _text),
+            ("refinement", _refinements(rule), _refinements(twin), constraint_key, _text),
             ("duty", rule.duties, twin.duties, rule_key, _describe),
             ("consequence", rule.consequences, twin.consequences, rule_key, _describe),
         ):
@@ -119,8 +118,12 @@ def _items_diff(
     return None
 
 
+def _refinements(rule: Rule) -> tuple[AnyConstraint, ...]:
+    return rule.action.refinements if rule.action is not None else ()
+
+
 def _describe(rule: Rule) -> str:
-    text = compact(rule.action.iri)
+    text = rule.describe_action()
     if rule.constraints:
         text += " with " + "; ".join(c.describe() for c in rule.constraints)
     return text

@@ -1,365 +1,340 @@
 """Evaluate an ODRL policy against one request and explain the decision.
 
-Semantics (first cut, ODRL 2.2 with the ``prohibit`` conflict strategy by default):
+Semantics (ODRL 2.2):
 
-* A rule applies when its action covers the requested one (``odrl:use`` covers every action,
-  others match exactly), its target (or the policy's) is the requested asset when both are
-  known, and its assignee (or the policy's) is the requesting participant.
-* The request is permitted when some applicable permission has all constraints (and action
-  refinements) satisfied, and no applicable prohibition has all of its constraints satisfied.
-  A policy without permissions permits nothing.
-* A constraint whose value cannot be known (no resolver, no value, a right operand reference)
-  fails closed: it does not satisfy a permission, and it makes a prohibition apply.
-* The duties a permitted consumer must fulfil are the permission's duties and the policy's
-  obligations; they are listed, not checked.
+* A rule's premises: its action covers the requested one (the ``includedIn`` hierarchy of
+  :mod:`connector.policy.actions`; the action's refinements must hold), its target (or the
+  policy's) is the requested asset or a collection holding it, and its assignee (or the
+  policy's) is the requester or a party collection holding them. A request that names no
+  asset is not checked against targets. An unknown requester never matches a permission's
+  assignee and always matches a prohibition's.
+* Constraints are three-valued (:mod:`connector.policy.constraints`). A permission is active
+  when its premises and constraints hold and no duty blocks it. A prohibition is active when
+  its premises hold and its constraints do not fail: a constraint that cannot be evaluated
+  makes it apply (fail closed).
+* A duty is in force when its constraints hold (not known: in force). With
+  ``duty_mode="after"`` (the default: the consumer may fulfil duties after acting) only a
+  violated duty blocks its permission, unless every consequence of it was fulfilled. With
+  ``"before"`` duties are preconditions: an in-force duty blocks until it is fulfilled.
+* The request is permitted when some permission is active and no active prohibition wins the
+  conflict: ``perm`` lets the permission win, ``prohibit`` the prohibition, and ``invalid``
+  (ODRL's default when the policy states none) voids the policy.
+* The decision lists the duties the consumer must fulfil: the in-force, unfulfilled duties of
+  the permission that permitted (the consequences of violated ones) and the policy's
+  obligations on the requester.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from collections.abc import Iterable
 from typing import Any, Literal
 
-from connector.policy.model import (
-    ACTIONS,
-    USE,
-    AnyConstraint,
-    Constraint,
-    LogicalConstraint,
-    Policy,
-    Rule,
-    compact,
-    expand,
-    parse_policy,
+from connector.errors import ValidationFailure
+from connector.policy.actions import ODRL_ACTIONS, ActionTree
+from connector.policy.constraints import Checker, ReferenceResolver, all_of
+from connector.policy.context import RequestContext
+from connector.policy.decision import (
+    ConstraintFailure,
+    Decision,
+    DutyResult,
+    PendingDuty,
+    RuleResult,
+    State,
 )
+from connector.policy.inherit import PolicyLookup, resolve_inheritance
+from connector.policy.model import Entity, Policy, Rule, compact, parse_policy
 from connector.policy.operands import BUILTIN, OperandRegistry
-from connector.policy.operators import apply, jsonable, render
 
-Scope = Literal["catalog", "negotiation", "transfer"]
-State = bool | None  # True satisfied, False not satisfied, None not known
+DutyMode = Literal["after", "before"]
 
-
-@dataclass(frozen=True, kw_only=True)
-class RequestContext:
-    """What is known about one request. ``now`` is the caller's clock (policy reads none)."""
-
-    now: datetime
-    participant_id: str | None = None
-    claims: Mapping[str, Any] = field(default_factory=dict)
-    action: str = USE
-    asset_id: str | None = None
-    purpose: str | None = None
-    jurisdiction: str | None = None
-    agreement_time: datetime | None = None
-    use_count: int | None = None
-    scope: Scope = "negotiation"
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "action", expand(self.action, ACTIONS))
-        for name in ("now", "agreement_time"):
-            moment = getattr(self, name)
-            if moment is not None and moment.tzinfo is None:
-                object.__setattr__(self, name, moment.replace(tzinfo=UTC))
-
-    def to_record(self) -> dict[str, Any]:
-        return {f.name: jsonable(getattr(self, f.name)) for f in fields(self)}
+__all__ = [
+    "ConstraintFailure",
+    "Decision",
+    "DutyMode",
+    "PendingDuty",
+    "RequestContext",
+    "action_includes",
+    "evaluate",
+]
 
 
-@dataclass(frozen=True)
-class ConstraintFailure:
-    """One constraint that did not hold (or could not be evaluated)."""
-
-    path: str  # e.g. "permission[0].constraint[1]"
-    left_operand: str  # full IRI; "" for a logical constraint
-    operator: str  # full ODRL IRI, or the logical operator ("xone")
-    right_operand: Any  # compact JSON; a logical constraint's member descriptions
-    seen_value: Any  # the resolved left value; None when not known
-    reason: str
-
-    @property
-    def rule(self) -> str:
-        return self.path.split(".", 1)[0]
-
-    def describe(self) -> str:
-        if not self.left_operand:
-            return f"{self.operator}({', '.join(self.right_operand)})"
-        op = self.operator.rsplit("/", 1)[-1]
-        return f"{compact(self.left_operand)} {op} {_json_text(self.right_operand)}"
-
-    def sentence(self) -> str:
-        return f"{self.rule} constraint {self.describe()} failed: {self.reason}"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "leftOperand": self.left_operand,
-            "operator": self.operator,
-            "rightOperand": self.right_operand,
-            "seenValue": jsonable(self.seen_value),
-            "reason": self.reason,
-        }
-
-
-@dataclass(frozen=True)
-class PendingDuty:
-    """A duty the consumer must fulfil, with where it comes from in the policy."""
-
-    path: str  # "permission[0].duty[1]" or "obligation[0]"
-    rule: Rule
-
-    def sentence(self) -> str:
-        text = f"{self.path} must be fulfilled: {compact(self.rule.action.iri)}"
-        if self.rule.constraints:
-            text += " when " + " and ".join(c.describe() for c in self.rule.constraints)
-        return text
-
-    def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "duty": self.rule.to_json()}
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The outcome of ``evaluate``: permit or deny, which rule decided, and why."""
-
-    permitted: bool
-    rule: str | None  # the permission that permitted, or the prohibition that denied
-    failures: tuple[ConstraintFailure, ...]
-    duties: tuple[PendingDuty, ...]
-    reasons: tuple[str, ...]  # rule-level notes: rules that did not apply, conflicts
-    policy: Policy
-    context: RequestContext
-    matched_rule: Rule | None = None
-
-    def explain(self) -> list[str]:
-        lines = [self._summary()]
-        if not self.permitted and self.rule and self.matched_rule:
-            held = [c.describe() for c in self.matched_rule.constraints]
-            lines.append(
-                f"{self.rule} prohibits {compact(self.matched_rule.action.iri)}"
-                + (f" and its constraints hold: {'; '.join(held)}" if held else "")
-            )
-        lines += [f.sentence() for f in self.failures]
-        lines += list(self.reasons)
-        lines += [d.sentence() for d in self.duties]
-        return lines
-
-    def _summary(self) -> str:
-        action = compact(self.context.action)
-        if self.permitted:
-            return f"{action} is permitted by {self.rule}"
-        if self.rule:
-            return f"{action} is denied by {self.rule}"
-        return f"{action} is denied: no permission is satisfied"
-
-    def to_record(self) -> dict[str, Any]:
-        """The whole decision as JSON, kept as the provider's decision record."""
-        return {
-            "permitted": self.permitted,
-            "rule": self.rule,
-            "action": self.context.action,
-            "scope": self.context.scope,
-            "evaluatedAt": render(self.context.now),
-            "failures": [f.to_json() for f in self.failures],
-            "duties": [d.to_json() for d in self.duties],
-            "reasons": list(self.reasons),
-            "explanation": self.explain(),
-            "policy": self.policy.to_json(),
-            "context": self.context.to_record(),
-        }
-
-
-def action_includes(granted: str, requested: str) -> bool:
-    """Whether a rule on ``granted`` covers ``requested``: use covers all, else exact."""
-    granted, requested = expand(granted, ACTIONS), expand(requested, ACTIONS)
-    return granted in (USE, requested)
+def action_includes(granted: str, requested: str, actions: ActionTree | None = None) -> bool:
+    """Whether a rule on ``granted`` covers a request for ``requested``."""
+    return (actions or ODRL_ACTIONS).includes(granted, requested)
 
 
 def evaluate(
     policy: Policy | dict[str, Any],
     ctx: RequestContext,
     registry: OperandRegistry | None = None,
+    *,
+    actions: ActionTree | None = None,
+    lookup: PolicyLookup | None = None,
+    references: ReferenceResolver | None = None,
+    duty_mode: DutyMode = "after",
+    trace: bool = False,
 ) -> Decision:
-    """Decide whether ``ctx`` is permitted under ``policy``; raise only on a malformed dict."""
+    """Decide whether ``ctx`` is permitted under ``policy``; raise only on a malformed dict.
+
+    ``lookup`` finds the policies named by ``inheritFrom``; ``references`` resolves
+    ``rightOperandReference`` IRIs. ``trace`` evaluates every rule in full and keeps the
+    results in ``Decision.rules`` (for compliance reports); the decision is the same.
+    """
     if not isinstance(policy, Policy):
         policy = parse_policy(policy)
-    registry = registry if registry is not None else BUILTIN
-    reasons: list[str] = []
+    if policy.inherit_from:
+        try:
+            policy = resolve_inheritance(policy, lookup)
+        except ValidationFailure as exc:
+            reason = f"{exc.message}; nothing is permitted"
+            return Decision(False, None, (), (), (reason,), policy, ctx)
+    checker = Checker(registry if registry is not None else BUILTIN, ctx, references, trace=trace)
+    return _Run(policy, ctx, actions or ODRL_ACTIONS, checker, duty_mode).decide()
 
-    def decide(
+
+class _Run:
+    """One evaluation: the rules in order, then the conflict strategy, then the duties."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        ctx: RequestContext,
+        actions: ActionTree,
+        checker: Checker,
+        duty_mode: DutyMode,
+    ) -> None:
+        self.policy, self.ctx, self.actions = policy, ctx, actions
+        self.checker, self.duty_mode, self.trace = checker, duty_mode, checker.trace
+        self.reasons: list[str] = []
+        self.results: list[RuleResult] = []
+
+    def decide(self) -> Decision:
+        policy, trace = self.policy, self.trace
+        failures: list[ConstraintFailure] = []
+        permit: RuleResult | None = None
+        for i, rule in enumerate(policy.permissions):
+            if permit is not None and not trace:
+                break
+            path = f"permission[{i}]"
+            result, rule_failures = self.rule(rule, path, strict=True)
+            if result.active:
+                permit = permit or result
+            elif permit is None:
+                failures += rule_failures
+                if result.reason:
+                    self.reasons.append(f"{path} does not apply: {result.reason}")
+                self.reasons += _blocked(result)
+        if not policy.permissions:
+            self.reasons.append("the policy has no permission, so nothing is permitted")
+        denied_by = self._prohibitions(permit)
+        obligations = (
+            tuple(self.duty(o, f"obligation[{k}]") for k, o in enumerate(policy.obligations))
+            if permit is not None or trace
+            else ()
+        )
+        if permit is None:
+            return self._decision(False, None, failures, (), obligations)
+        if denied_by is not None:
+            path, rule, rule_failures = denied_by
+            return self._decision(False, path, rule_failures, (), obligations, rule)
+        pending = list(_pending(permit.duties))
+        for o in obligations:
+            if self._binds_requester(o.rule):
+                pending += _pending((o,))
+            if o.state == "violated":
+                self.reasons.append(f"{o.path} ({o.rule.describe_action()}) was violated")
+        return self._decision(True, permit.path, [], pending, obligations, permit.rule)
+
+    def _prohibitions(
+        self, permit: RuleResult | None
+    ) -> tuple[str, Rule, list[ConstraintFailure]] | None:
+        if permit is None and not self.trace:
+            return None
+        conflict = self.policy.conflict
+        denied_by = None
+        for j, rule in enumerate(self.policy.prohibitions):
+            path = f"prohibition[{j}]"
+            result, rule_failures = self.rule(rule, path, strict=False)
+            if not result.active or permit is None or denied_by is not None:
+                continue
+            if conflict == "perm":
+                self.reasons.append(
+                    f"{path} applies, but the policy lets permissions win (conflict perm)"
+                )
+                continue
+            if conflict != "prohibit":
+                default = "" if conflict else ", ODRL's default"
+                self.reasons.append(
+                    f"{permit.path} and {path} both apply: the policy is void "
+                    f"(conflict invalid{default})"
+                )
+            denied_by = (path, rule, rule_failures)
+            if not self.trace:
+                break
+        return denied_by
+
+    def _decision(
+        self,
         permitted: bool,
-        rule: str | None = None,
-        *,
-        failures: list[ConstraintFailure] | None = None,
-        duties: list[PendingDuty] | None = None,
-        matched: Rule | None = None,
+        path: str | None,
+        failures: Iterable[ConstraintFailure],
+        duties: Iterable[PendingDuty],
+        obligations: tuple[DutyResult, ...],
+        rule: Rule | None = None,
     ) -> Decision:
         return Decision(
             permitted,
+            path,
+            tuple(failures),
+            tuple(duties),
+            tuple(self.reasons),
+            self.policy,
+            self.ctx,
             rule,
-            tuple(failures or ()),
-            tuple(duties or ()),
-            tuple(reasons),
-            policy,
-            ctx,
-            matched,
+            tuple(self.results),
+            obligations if self.trace else (),
         )
 
-    if not policy.permissions:
-        reasons.append("the policy has no permission, so nothing is permitted")
-        return decide(False)
+    # -- one rule ------------------------------------------------------------------------------
 
-    failures: list[ConstraintFailure] = []
-    permit: tuple[str, Rule] | None = None
-    for i, rule in enumerate(policy.permissions):
-        path = f"permission[{i}]"
-        if why := _not_applicable(rule, policy, ctx, strict=True):
-            reasons.append(f"{path} does not apply: {why}")
-            continue
-        check = _Checker(registry, ctx)
-        if check.rule(rule, path) is True:
-            permit = (path, rule)
-            break
-        failures += check.failures
-    if permit is None:
-        return decide(False, failures=failures)
-
-    for i, rule in enumerate(policy.prohibitions):
-        path = f"prohibition[{i}]"
-        if _not_applicable(rule, policy, ctx, strict=False):
-            continue
-        check = _Checker(registry, ctx)
-        if check.rule(rule, path) is False:
-            continue
-        if policy.conflict == "perm":
-            reasons.append(f"{path} applies, but the policy lets permissions win (conflict perm)")
-            continue
-        if policy.conflict == "invalid":
-            reasons.append(
-                f"{permit[0]} and {path} both apply: the policy is void (conflict invalid)"
+    def rule(
+        self, rule: Rule, path: str, *, strict: bool
+    ) -> tuple[RuleResult, list[ConstraintFailure]]:
+        """Evaluate ``rule``; return its result and the failures that explain it."""
+        checker, trace = self.checker, self.trace
+        mark, trace_mark = len(checker.failures), len(checker.results)
+        covers = None
+        if rule.action is not None:
+            covers = self.actions.includes(rule.action.iri, self.ctx.action)
+        target, why_target = self._premise(rule.target or self.policy.target, path, strict)
+        party, why_party = self._premise(rule.assignee or self.policy.assignee, path, strict)
+        why_action = ""
+        if covers is False:
+            why_action = f"its action {rule.describe_action()} does not cover " + compact(
+                self.ctx.action
             )
-        return decide(False, path, failures=check.failures, matched=rule)
-
-    path, rule = permit
-    duties = [PendingDuty(f"{path}.duty[{j}]", d) for j, d in enumerate(rule.duties)]
-    duties += [PendingDuty(f"obligation[{k}]", o) for k, o in enumerate(policy.obligations)]
-    return decide(True, path, duties=duties, matched=rule)
-
-
-def _not_applicable(rule: Rule, policy: Policy, ctx: RequestContext, *, strict: bool) -> str:
-    """Why ``rule`` does not apply to the request ("" if it does).
-
-    ``strict`` (permissions): an unknown requesting participant does not match an assignee.
-    Prohibitions apply when in doubt.
-    """
-    if not action_includes(rule.action.iri, ctx.action):
-        return f"its action {compact(rule.action.iri)} does not cover {compact(ctx.action)}"
-    target = rule.target or policy.target
-    if target and ctx.asset_id and target != ctx.asset_id:
-        return f"its target {target} is not the requested asset {ctx.asset_id}"
-    assignee = rule.assignee or policy.assignee
-    if assignee and assignee != ctx.participant_id and (strict or ctx.participant_id):
-        return f"its assignee {assignee} is not the requester {ctx.participant_id or '(unknown)'}"
-    return ""
-
-
-class _Checker:
-    """Evaluates one rule's constraints in three-valued logic, collecting failures."""
-
-    def __init__(self, registry: OperandRegistry, ctx: RequestContext) -> None:
-        self.registry, self.ctx = registry, ctx
-        self.failures: list[ConstraintFailure] = []
-
-    def rule(self, rule: Rule, path: str) -> State:
-        states = [
-            self.constraint(c, f"{path}.constraint[{i}]") for i, c in enumerate(rule.constraints)
-        ]
-        states += [
-            self.constraint(c, f"{path}.action.refinement[{i}]")
-            for i, c in enumerate(rule.action.refinements)
-        ]
-        return _all(states)
-
-    def constraint(self, c: AnyConstraint, path: str) -> State:
-        if isinstance(c, LogicalConstraint):
-            return self._logical(c, path)
-        return self._atomic(c, path)
-
-    def _atomic(self, c: Constraint, path: str) -> State:
-        if c.right_operand is None:
-            self._fail(c, path, None, "right operand references are not supported yet")
-            return None
-        resolved = self.registry.resolve(c.left_operand, self.ctx)
-        if not resolved.known:
-            self._fail(c, path, None, resolved.reason or "no value")
-            return None
-        outcome = apply(c.operator, resolved.value, c.right_operand, c.data_type)
-        if outcome.satisfied:
-            return True
-        seen = f"saw {render(resolved.value)}"
-        self._fail(
-            c, path, resolved.value, f"{outcome.reason} ({seen})" if outcome.reason else seen
+        reason = "; ".join(why for why in (why_action, why_target, why_party) if why)
+        premise_mark = len(checker.failures)
+        if reason and not trace:
+            rule_failures = checker.failures[mark:]
+            del checker.failures[mark:]
+            result = RuleResult(path, rule, False, target, party, covers, None, reason)
+            return result, rule_failures
+        premise_results = checker.take(trace_mark) if trace else ()
+        refine: State = True
+        if rule.action is not None and rule.action.refinements:
+            refine = checker.all(rule.action.refinements, path, "action.refinement")
+        refinements = checker.take(trace_mark) if trace else ()
+        state = checker.all(rule.constraints, path, "constraint")
+        constraints = checker.take(trace_mark) if trace else ()
+        if reason:
+            del checker.failures[premise_mark:]
+        rule_failures = checker.failures[mark:]
+        del checker.failures[mark:]
+        both = all_of([refine, state])
+        holds = both is True if strict else both is not False
+        if covers is not None:
+            covers = covers and (refine is True if strict else refine is not False)
+        duties: tuple[DutyResult, ...] = ()
+        if rule.kind == "permission" and (trace or (holds and not reason)):
+            duties = tuple(self.duty(d, f"{path}.duty[{j}]") for j, d in enumerate(rule.duties))
+        held_back = holds and not reason and any(d.blocking for d in duties)
+        active = holds and not reason and not held_back
+        result = RuleResult(
+            path,
+            rule,
+            active,
+            target,
+            party,
+            covers,
+            state,
+            reason,
+            constraints,
+            premise_results + refinements,
+            duties,
+            held_back,
         )
-        return False
+        if trace:
+            self.results.append(result)
+        return result, rule_failures
 
-    def _logical(self, c: LogicalConstraint, path: str) -> State:
-        mark = len(self.failures)
-        paths = [f"{path}.{c.op}[{i}]" for i in range(len(c.members))]
-        if c.op == "andSequence":  # in order; stop at the first that does not hold
-            state: State = True
-            for member, sub in zip(c.members, paths, strict=True):
-                state = self.constraint(member, sub)
-                if state is not True:
-                    break
+    def _premise(self, entity: Entity | None, path: str, strict: bool) -> tuple[bool | None, str]:
+        """Whether the request's asset (or party) is ``entity`` or in it, and why not."""
+        if entity is None:
+            return None, ""
+        asset = entity.kind == "asset"
+        member = self.ctx.asset_id if asset else self.ctx.participant_id
+        role = "target" if asset else "assignee"
+        if member is None:
+            if asset or not strict:
+                return True, ""
+            return False, f"its assignee {entity.describe()} is not the requester (unknown)"
+        inside = any(
+            iri is not None and self.ctx.member_of(member, iri)
+            for iri in (entity.iri, entity.source)
+        ) or (entity.collection and entity.iri is None and entity.source is None)
+        if not inside:
+            who = "the requested asset" if asset else "the requester"
+            return False, f"its {role} {entity.describe()} is not {who} {member}"
+        if entity.refinements:
+            state = self.checker.all(entity.refinements, path, f"{role}.refinement")
+            if (state is not True) if strict else (state is False):
+                return False, f"{member} is in {entity.describe()}, but its refinements do not hold"
+        return True, ""
+
+    # -- duties --------------------------------------------------------------------------------
+
+    def duty(self, rule: Rule, path: str) -> DutyResult:
+        checker, trace = self.checker, self.trace
+        mark, trace_mark = len(checker.failures), len(checker.results)
+        in_force = checker.all(rule.constraints, path, "constraint")
+        constraints = checker.take(trace_mark) if trace else ()
+        del checker.failures[mark:]
+        states = self.ctx.duty_states
+        state = (rule.uid and states.get(rule.uid)) or states.get(path) or "notSet"
+        consequences: tuple[DutyResult, ...] = ()
+        if state == "violated" or trace:
+            consequences = tuple(
+                self.duty(c, f"{path}.consequence[{k}]") for k, c in enumerate(rule.consequences)
+            )
+        if in_force is False or state == "fulfilled":
+            blocking = pending = False
+        elif state == "violated":
+            made_good = bool(consequences) and all(
+                c.state == "fulfilled" or c.in_force is False for c in consequences
+            )
+            blocking, pending = not made_good, False
         else:
-            states = [self.constraint(m, sub) for m, sub in zip(c.members, paths, strict=True)]
-            state = {"and": _all, "or": _any, "xone": _one}[c.op](states)
-            satisfied = states.count(True)
-            if c.op == "xone" and satisfied > 1:
-                self.failures.append(
-                    ConstraintFailure(
-                        path,
-                        "",
-                        "xone",
-                        [m.describe() for m in c.members],
-                        satisfied,
-                        f"{satisfied} of its constraints hold; xone needs exactly one",
-                    )
-                )
-        if state is True:
-            del self.failures[mark:]
-        return state
+            blocking, pending = self.duty_mode == "before", True
+        return DutyResult(path, rule, in_force, state, blocking, pending, consequences, constraints)
 
-    def _fail(self, c: Constraint, path: str, seen: Any, reason: str) -> None:
-        self.failures.append(
-            ConstraintFailure(path, c.left_operand, c.operator, c.right_json(), seen, reason)
+    def _binds_requester(self, rule: Rule) -> bool:
+        party = rule.assignee or self.policy.assignee
+        who = self.ctx.participant_id
+        return (
+            party is None or party.iri is None or who is None or self.ctx.member_of(who, party.iri)
         )
 
 
-def _all(states: list[State]) -> State:
-    if False in states:
-        return False
-    return None if None in states else True
+def _pending(duties: Iterable[DutyResult]) -> Iterable[PendingDuty]:
+    for d in duties:
+        if d.pending:
+            yield PendingDuty(d.path, d.rule)
+        if d.state == "violated":
+            yield from _pending(d.consequences)
 
 
-def _any(states: list[State]) -> State:
-    if True in states:
-        return True
-    return None if None in states else False
-
-
-def _one(states: list[State]) -> State:
-    satisfied = states.count(True)
-    if satisfied > 1:
-        return False
-    if None in states:
-        return None
-    return satisfied == 1
-
-
-def _json_text(value: Any) -> str:
-    if isinstance(value, list):
-        return "[" + ", ".join(_json_text(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return str(value.get("@id", value.get("@value", value)))
-    return render(value)
+def _blocked(result: RuleResult) -> list[str]:
+    """Why an otherwise satisfied permission cannot be exercised: its blocking duties."""
+    lines: list[str] = []
+    for d in result.duties if result.held_back else ():
+        if not d.blocking:
+            continue
+        what = f"{result.path} is held back by {d.path} ({d.rule.describe_action()}): "
+        if d.state == "violated" and d.rule.consequences:
+            lines.append(what + "it was violated and its consequences are not all fulfilled")
+        elif d.state == "violated":
+            lines.append(what + "it was violated")
+        else:
+            lines.append(what + "it must be fulfilled first")
+    return lines

@@ -1,11 +1,15 @@
-"""The ODRL 2.2 policy model, parsed from the DSP 2025-1 compact JSON form.
+"""The ODRL 2.2 policy model, parsed from JSON: compact (DSP, ODRL or EDC context) or expanded.
 
 ``parse_policy`` accepts the forms policies take on the wire and in the Management API: short
-ODRL terms (``"use"``, ``"lteq"``), prefixed ones (``"odrl:use"``), full IRIs, ``{"@id": ...}``
-references, single objects or lists, ``{"@value", "@type"}`` literals and ``@list``/``@set``
-wrappers. ODRL terms are held as full IRIs; other IRIs are kept as given. A malformed policy
-raises ``ValidationFailure`` whose ``path`` names the offending member, e.g.
-``permission[0].constraint[1].operator``. ``to_json`` writes the compact form back.
+ODRL terms (``"use"``, ``"lteq"``), prefixed ones (``"odrl:use"``), full IRIs (the expanded
+JSON-LD form), ``{"@id": ...}`` references, single objects or lists, ``{"@value", "@type"}``
+literals and ``@list``/``@set`` wrappers. ODRL terms are held as full IRIs; other IRIs are kept
+as given. A malformed policy raises ``ValidationFailure`` whose ``path`` names the offending
+member, e.g. ``permission[0].constraint[1].operator``. ``to_json`` writes the compact form back.
+
+Targets and parties are :class:`Entity` values: an IRI, or an asset or party collection with
+an optional ``source`` and refinements. A rule parsed from RDF may lack an action (``None``:
+any action); the JSON form requires one, as DSP does.
 """
 
 from __future__ import annotations
@@ -54,10 +58,12 @@ ACTIONS = _names(
 )
 POLICY_TYPES = _names("Policy Set Offer Agreement Request Ticket Assertion Privacy")
 CONFLICT_TERMS = frozenset({"perm", "prohibit", "invalid"})
+COLLECTION_TYPES = _names("AssetCollection PartyCollection")
 
 USE = ODRL_NS + "use"
 
 RuleKind = Literal["permission", "prohibition", "obligation", "duty"]
+EntityKind = Literal["asset", "party"]
 LogicalOp = Literal["and", "or", "xone", "andSequence"]
 LOGICAL_OPS: tuple[LogicalOp, ...] = ("and", "or", "xone", "andSequence")
 
@@ -133,7 +139,8 @@ class Constraint:
 
     def describe(self) -> str:
         """``odrl:dateTime lteq 2027-12-31T00:00:00Z``."""
-        return f"{compact(self.left_operand)} {self.operator_name} {self.right_text()}"
+        unit = f" {compact(self.unit)}" if self.unit else ""
+        return f"{compact(self.left_operand)} {self.operator_name} {self.right_text()}{unit}"
 
     def right_text(self) -> str:
         if self.right_operand is None:
@@ -192,12 +199,52 @@ class Action:
 
     iri: str
     refinements: tuple[AnyConstraint, ...] = ()
+    uid: str | None = None  # the action node's own @id, when it has one
 
     def to_json(self) -> Any:
         name = short(self.iri, ACTIONS)
-        if not self.refinements:
+        if not self.refinements and self.uid is None:
             return name
-        return {"rdf:value": {"@id": name}, "refinement": [r.to_json() for r in self.refinements]}
+        out: dict[str, Any] = {"rdf:value": {"@id": name}}
+        if self.refinements:
+            out["refinement"] = [r.to_json() for r in self.refinements]
+        if self.uid is not None:
+            out["@id"] = self.uid
+        return out
+
+
+@dataclass(frozen=True)
+class Entity:
+    """An asset or party: an IRI, or a collection (``source``, refinements) of them."""
+
+    iri: str | None
+    kind: EntityKind = "asset"
+    collection: bool = False
+    source: str | None = None
+    refinements: tuple[AnyConstraint, ...] = ()
+
+    def describe(self) -> str:
+        name = self.iri or self.source or "(anonymous)"
+        if not self.collection:
+            return name
+        text = f"{self.kind} collection {name}"
+        if self.refinements:
+            text += " where " + " and ".join(r.describe() for r in self.refinements)
+        return text
+
+    def to_json(self) -> Any:
+        if not self.collection and self.iri is not None:
+            return self.iri
+        out: dict[str, Any] = {}
+        if self.iri is not None:
+            out["@id"] = self.iri
+        if self.collection:
+            out["@type"] = "AssetCollection" if self.kind == "asset" else "PartyCollection"
+        if self.source is not None:
+            out["source"] = self.source
+        if self.refinements:
+            out["refinement"] = [r.to_json() for r in self.refinements]
+        return out
 
 
 @dataclass(frozen=True)
@@ -205,17 +252,26 @@ class Rule:
     """A permission, prohibition, obligation or (nested) duty."""
 
     kind: RuleKind
-    action: Action
+    action: Action | None
     constraints: tuple[AnyConstraint, ...] = ()
     duties: tuple[Rule, ...] = ()  # a permission's duties, a prohibition's remedies
     consequences: tuple[Rule, ...] = ()  # a duty's consequences
-    target: str | None = None
-    assigner: str | None = None
-    assignee: str | None = None
+    target: Entity | None = None
+    assigner: Entity | None = None
+    assignee: Entity | None = None
     uid: str | None = None
 
+    @property
+    def action_iri(self) -> str | None:
+        return self.action.iri if self.action is not None else None
+
+    def describe_action(self) -> str:
+        return compact(self.action.iri) if self.action is not None else "any action"
+
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"action": self.action.to_json()}
+        out: dict[str, Any] = {}
+        if self.action is not None:
+            out["action"] = self.action.to_json()
         if self.constraints:
             out["constraint"] = [c.to_json() for c in self.constraints]
         if self.duties:
@@ -223,14 +279,15 @@ class Rule:
             out[key] = [d.to_json() for d in self.duties]
         if self.consequences:
             out["consequence"] = [d.to_json() for d in self.consequences]
-        for key, val in (
+        for key, entity in (
             ("target", self.target),
             ("assigner", self.assigner),
             ("assignee", self.assignee),
-            ("@id", self.uid),
         ):
-            if val is not None:
-                out[key] = val
+            if entity is not None:
+                out[key] = entity.to_json()
+        if self.uid is not None:
+            out["@id"] = self.uid
         return out
 
 
@@ -243,11 +300,12 @@ class Policy:
     permissions: tuple[Rule, ...] = ()
     prohibitions: tuple[Rule, ...] = ()
     obligations: tuple[Rule, ...] = ()
-    target: str | None = None
-    assigner: str | None = None
-    assignee: str | None = None
+    target: Entity | None = None
+    assigner: Entity | None = None
+    assignee: Entity | None = None
     profile: tuple[str, ...] = ()
-    conflict: str | None = None  # "perm" | "prohibit" | "invalid"; None means prohibit
+    conflict: str | None = None  # "perm" | "prohibit" | "invalid"; None: ODRL's default
+    inherit_from: tuple[str, ...] = ()
 
     def rules(self) -> Iterator[tuple[str, Rule]]:
         """Every top-level rule with its path, e.g. ``("permission[0]", rule)``."""
@@ -263,16 +321,19 @@ class Policy:
         out: dict[str, Any] = {"@type": self.type}
         if self.uid is not None:
             out["@id"] = self.uid
-        for key, val in (
+        for key, entity in (
             ("target", self.target),
             ("assigner", self.assigner),
             ("assignee", self.assignee),
-            ("conflict", self.conflict),
         ):
-            if val is not None:
-                out[key] = val
+            if entity is not None:
+                out[key] = entity.to_json()
+        if self.conflict is not None:
+            out["conflict"] = self.conflict
         if self.profile:
             out["profile"] = self.profile[0] if len(self.profile) == 1 else list(self.profile)
+        if self.inherit_from:
+            out["inheritFrom"] = list(self.inherit_from)
         for key, rules in (
             ("permission", self.permissions),
             ("prohibition", self.prohibitions),
@@ -287,12 +348,15 @@ class Policy:
 
 
 def parse_policy(data: Any) -> Policy:
-    """Parse a compact ODRL policy; raise ``ValidationFailure`` naming the bad member."""
+    """Parse a compact or expanded ODRL policy; ``ValidationFailure`` names a bad member."""
+    if isinstance(data, list) and len(data) == 1:  # an expanded document holds one node
+        data = data[0]
     if not isinstance(data, dict):
         _fail("", "a policy must be a JSON object", data)
-    ptype = ODRL_NS + "Set"
+    data = _norm(data)
+    ptype = "Set"
     if _has(data, "@type", "type"):
-        ptype = _term(_get(data, "@type", "type"), "@type", POLICY_TYPES)
+        ptype = _policy_type(_get(data, "@type", "type"))
     conflict = _get(data, "conflict")
     if conflict is not None:
         conflict = _term(conflict, "conflict", CONFLICT_TERMS).removeprefix(ODRL_NS)
@@ -300,16 +364,30 @@ def parse_policy(data: Any) -> Policy:
             _fail("conflict", "must be perm, prohibit or invalid", conflict)
     return Policy(
         uid=_opt_id(data, "", "@id", "uid"),
-        type=ptype.removeprefix(ODRL_NS),
+        type=ptype,
         permissions=_rules(data, "permission", "permission", ""),
         prohibitions=_rules(data, "prohibition", "prohibition", ""),
         obligations=_rules(data, "obligation", "obligation", ""),
-        target=_opt_id(data, "", "target"),
-        assigner=_opt_id(data, "", "assigner"),
-        assignee=_opt_id(data, "", "assignee"),
-        profile=tuple(_iri(p, _join("", f"profile[{i}]")) for i, p in _items(data, "profile")),
+        target=_opt_entity(data, "", "target", "asset"),
+        assigner=_opt_entity(data, "", "assigner", "party"),
+        assignee=_opt_entity(data, "", "assignee", "party"),
+        profile=_iris(data, "profile", ""),
         conflict=conflict,
+        inherit_from=_iris(data, "inheritFrom", ""),
     )
+
+
+def _policy_type(node: Any) -> str:
+    """The ODRL policy class among the ``@type`` values; other single types are kept."""
+    values = node if isinstance(node, list) else [node]
+    names = [
+        _term(v, f"@type[{i}]" if isinstance(node, list) else "@type", POLICY_TYPES)
+        for i, v in enumerate(values)
+    ]
+    for name in names:
+        if name.startswith(ODRL_NS) and name[len(ODRL_NS) :] in POLICY_TYPES:
+            return name[len(ODRL_NS) :]
+    return names[0].removeprefix(ODRL_NS) if names else "Set"
 
 
 def _rules(node: dict[str, Any], key: str, kind: RuleKind, path: str) -> tuple[Rule, ...]:
@@ -319,6 +397,7 @@ def _rules(node: dict[str, Any], key: str, kind: RuleKind, path: str) -> tuple[R
 def _rule(node: Any, kind: RuleKind, path: str) -> Rule:
     if not isinstance(node, dict):
         _fail(path, "a rule must be a JSON object", node)
+    node = _norm(node)
     if not _has(node, "action"):
         _fail(_join(path, "action"), "missing")
     nested: RuleKind = "duty"
@@ -329,9 +408,9 @@ def _rule(node: Any, kind: RuleKind, path: str) -> Rule:
         constraints=_constraints(node, "constraint", path),
         duties=_rules(node, duty_key, nested, path),
         consequences=_rules(node, "consequence", nested, path),
-        target=_opt_id(node, path, "target"),
-        assigner=_opt_id(node, path, "assigner"),
-        assignee=_opt_id(node, path, "assignee"),
+        target=_opt_entity(node, path, "target", "asset"),
+        assigner=_opt_entity(node, path, "assigner", "party"),
+        assignee=_opt_entity(node, path, "assignee", "party"),
         uid=_opt_id(node, path, "@id", "uid"),
     )
 
@@ -341,16 +420,41 @@ def _action(node: Any, path: str) -> Action:
     if isinstance(node, str):
         return Action(_term(node, path, ACTIONS))
     if isinstance(node, dict):
+        node = _norm(node)
+        uid = None
         if _has(node, *_RDF_VALUE):
             inner = _get(node, *_RDF_VALUE)
             base = _action(inner, _join(path, "rdf:value"))
+            uid = _opt_id(node, path, "@id", "uid")
         elif _has(node, "@id", "uid"):
             base = Action(_term(_get(node, "@id", "uid"), path, ACTIONS))
         else:
             _fail(path, "an action needs an IRI (@id or rdf:value)", node)
         refinements = _constraints(node, "refinement", path)
-        return Action(base.iri, base.refinements + refinements)
+        return Action(base.iri, base.refinements + refinements, uid)
     _fail(path, "an action must be a string or an object", node)
+
+
+def _opt_entity(node: dict[str, Any], path: str, key: str, kind: EntityKind) -> Entity | None:
+    if not _has(node, key):
+        return None
+    where = _join(path, key)
+    value = _single(_get(node, key), where)
+    if not isinstance(value, dict):
+        return Entity(_iri(value, where), kind)
+    value = _norm(value)
+    types = value.get("@type", value.get("type", []))
+    names = {
+        _term(t, _join(where, "@type"), COLLECTION_TYPES).removeprefix(ODRL_NS)
+        for t in (types if isinstance(types, list) else [types])
+    }
+    refinements = _constraints(value, "refinement", where)
+    source = _opt_id(value, where, "source")
+    uid = _opt_id(value, where, "@id", "uid")
+    collection = bool(names & COLLECTION_TYPES) or bool(refinements) or source is not None
+    if uid is None and not collection:
+        _fail(where, "must be an IRI or an asset or party collection", value)
+    return Entity(uid, kind, collection, source, refinements)
 
 
 def _constraints(node: dict[str, Any], key: str, path: str) -> tuple[AnyConstraint, ...]:
@@ -360,7 +464,8 @@ def _constraints(node: dict[str, Any], key: str, path: str) -> tuple[AnyConstrai
 def _constraint(node: Any, path: str) -> AnyConstraint:
     if not isinstance(node, dict):
         _fail(path, "a constraint must be a JSON object", node)
-    ops = [op for op in LOGICAL_OPS if _has(node, op)]
+    node = _norm(node)
+    ops = [op for op in LOGICAL_OPS if op in node]
     if len(ops) > 1:
         _fail(path, f"a logical constraint has one operand, found {', '.join(ops)}", node)
     if ops:
@@ -373,25 +478,25 @@ def _constraint(node: Any, path: str) -> AnyConstraint:
         _fail(_join(path, "leftOperand"), "missing")
     if not _has(node, "operator"):
         _fail(_join(path, "operator"), "missing")
-    left = _term(_get(node, "leftOperand"), _join(path, "leftOperand"), LEFT_OPERANDS)
-    operator = _term(_get(node, "operator"), _join(path, "operator"), OPERATORS)
+    left = _term(node["leftOperand"], _join(path, "leftOperand"), LEFT_OPERANDS)
+    operator = _term(node["operator"], _join(path, "operator"), OPERATORS)
     if operator.removeprefix(ODRL_NS) not in OPERATORS or not operator.startswith(ODRL_NS):
         _fail(_join(path, "operator"), f"unknown operator {operator!r}", operator)
     right = None
-    if _has(node, "rightOperand"):
-        right = _right_operand(_get(node, "rightOperand"), _join(path, "rightOperand"))
+    if "rightOperand" in node:
+        right = _right_operand(node["rightOperand"], _join(path, "rightOperand"))
     reference = _opt_id(node, path, "rightOperandReference")
     if right is None and reference is None:
         _fail(_join(path, "rightOperand"), "missing")
     data_type = _opt_id(node, path, "dataType")
     return Constraint(
-        left_operand=left,
-        operator=operator,
-        right_operand=right,
-        right_operand_reference=reference,
-        unit=_opt_id(node, path, "unit"),
-        data_type=expand(data_type) if data_type else None,
-        uid=_opt_id(node, path, "@id", "uid"),
+        left,
+        operator,
+        right,
+        reference,
+        _opt_literal_or_id(node, path, "unit") if "unit" in node else None,
+        expand(data_type) if data_type else None,
+        _opt_id(node, path, "@id", "uid"),
     )
 
 
@@ -399,9 +504,10 @@ def _right_operand(node: Any, path: str) -> RightOperand:
     if isinstance(node, dict) and _has(node, "@list", "@set"):
         node = _get(node, "@list", "@set")
     if isinstance(node, list):
-        if not node:
+        flat = _flatten(node)
+        if not flat:
             _fail(path, "an empty list", node)
-        return tuple(_value(v, f"{path}[{i}]") for i, v in enumerate(node))
+        return tuple(_value(v, f"{path}[{i}]") for i, v in enumerate(flat))
     return _value(node, path)
 
 
@@ -413,10 +519,11 @@ def _value(node: Any, path: str) -> Value:
             raw = node["@value"]
             if not isinstance(raw, bool | int | float | str):
                 _fail(_join(path, "@value"), "must be a JSON scalar", raw)
-            dtype = node.get("@type")
+            dtype = node.get("@type", node.get("type"))  # the ODRL context aliases "type"
             if dtype is not None and not isinstance(dtype, str):
                 _fail(_join(path, "@type"), "must be an IRI string", dtype)
             return Value(raw, expand(dtype) if dtype else None)
+        node = _norm(node)
         if _has(node, "@id", "uid"):
             return Value(_iri(_get(node, "@id", "uid"), path), iri=True)
     _fail(path, "must be a literal, {@value}, {@id} or a list of them", node)
@@ -424,25 +531,46 @@ def _value(node: Any, path: str) -> Value:
 
 # -- helpers -----------------------------------------------------------------------------------
 
-_RDF_VALUE = ("rdf:value", PREFIXES["rdf"] + "value", "value")
+_RDF_VALUE = ("rdf:value", "value")
+_RDF_VALUE_IRI = PREFIXES["rdf"] + "value"
 
 
-def _aliases(name: str) -> tuple[str, ...]:
-    if name.startswith("@") or ":" in name:
-        return (name,)
-    return (name, f"odrl:{name}", ODRL_NS + name)
+def _norm(node: dict[str, Any]) -> dict[str, Any]:
+    """``node`` with ``odrl:name`` and full ODRL IRI keys read as ``name`` (a plain key wins)."""
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key.startswith("odrl:"):
+            out.setdefault(key[5:], value)
+        elif key.startswith(ODRL_NS):
+            out.setdefault(key[len(ODRL_NS) :], value)
+        elif key == _RDF_VALUE_IRI:
+            out.setdefault("rdf:value", value)
+        else:
+            out[key] = value
+    return out
 
 
 def _has(node: dict[str, Any], *names: str) -> bool:
-    return any(alias in node for name in names for alias in _aliases(name))
+    return any(name in node for name in names)
 
 
 def _get(node: dict[str, Any], *names: str) -> Any:
     for name in names:
-        for alias in _aliases(name):
-            if alias in node:
-                return node[alias]
+        if name in node:
+            return node[name]
     return None
+
+
+def _flatten(values: list[Any]) -> list[Any]:
+    """Members of a list whose items may be ``@list``/``@set`` wrappers (expanded JSON-LD)."""
+    out: list[Any] = []
+    for value in values:
+        if isinstance(value, dict) and ("@list" in value or "@set" in value):
+            inner = value.get("@list", value.get("@set"))
+            out.extend(inner if isinstance(inner, list) else [inner])
+        else:
+            out.append(value)
+    return out
 
 
 def _items(node: dict[str, Any], key: str) -> list[tuple[int, Any]]:
@@ -450,11 +578,7 @@ def _items(node: dict[str, Any], key: str) -> list[tuple[int, Any]]:
     value = _get(node, key)
     if value is None:
         return []
-    if isinstance(value, dict) and ("@list" in value or "@set" in value):
-        value = value.get("@list", value.get("@set"))
-    if not isinstance(value, list):
-        value = [value]
-    return list(enumerate(value))
+    return list(enumerate(_flatten(value if isinstance(value, list) else [value])))
 
 
 def _single(node: Any, path: str) -> Any:
@@ -467,22 +591,39 @@ def _single(node: Any, path: str) -> Any:
 
 def _iri(node: Any, path: str) -> str:
     node = _single(node, path)
-    if isinstance(node, dict) and _has(node, "@id", "uid"):
-        node = _get(node, "@id", "uid")
+    if isinstance(node, dict):
+        node = _norm(node)
+        node = _get(node, "@id", "uid") if _has(node, "@id", "uid") else node
     if not isinstance(node, str) or not node:
         _fail(path, "must be an IRI string", node)
     return node
 
 
+def _iris(node: dict[str, Any], key: str, path: str) -> tuple[str, ...]:
+    return tuple(_iri(v, _join(path, f"{key}[{i}]")) for i, v in _items(node, key))
+
+
 def _term(node: Any, path: str, vocabulary: frozenset[str]) -> str:
+    if type(node) is str and node in vocabulary:  # the common short form, fast
+        return ODRL_NS + node
     return expand(_iri(node, path), vocabulary)
 
 
 def _opt_id(node: dict[str, Any], path: str, *names: str) -> str | None:
-    if not _has(node, *names):
-        return None
-    key = next(a for n in names for a in _aliases(n) if a in node)
-    return _iri(node[key], _join(path, names[0]))
+    for name in names:
+        if name in node:
+            return _iri(node[name], _join(path, names[0]))
+    return None
+
+
+def _opt_literal_or_id(node: dict[str, Any], path: str, name: str) -> str | None:
+    """An IRI given as a reference or, as the ODRL context has it for ``unit``, a string."""
+    value = _get(node, name)
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, dict) and "@value" in value:
+        value = value["@value"]
+    return None if value is None else _iri(value, _join(path, name))
 
 
 def _join(path: str, member: str) -> str:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from connector.domain import ODRL_NS
@@ -95,6 +96,17 @@ class Elapsed:
 
 
 @dataclass(frozen=True)
+class Quantity:
+    """A resolved value with its unit (an IRI such as ``http://dbpedia.org/resource/Euro``)."""
+
+    amount: Any
+    unit: str
+
+    def __str__(self) -> str:
+        return f"{render(self.amount)} {compact(self.unit)}"
+
+
+@dataclass(frozen=True)
 class Outcome:
     """An operator's answer; ``reason`` says why it is not satisfied when more than a miss."""
 
@@ -156,6 +168,7 @@ def parse_datetime(text: str) -> datetime:
     return moment.replace(tzinfo=UTC)
 
 
+@lru_cache(maxsize=8192)
 def _parse(family: str, text: str) -> Any:
     try:
         if family == "dateTime":
@@ -175,6 +188,11 @@ def _parse(family: str, text: str) -> Any:
 
 def _left(value: Any) -> tuple[str, Any]:
     """The family and comparable form of a resolved (left operand) value."""
+    kind = type(value)
+    if kind is str:  # the common cases first
+        return "string", value
+    if kind is datetime and value.tzinfo is not None:
+        return "dateTime", value
     if isinstance(value, bool):
         return "boolean", value
     if isinstance(value, int | float | Decimal):
@@ -204,7 +222,16 @@ def _left(value: Any) -> tuple[str, Any]:
 
 
 def _right(value: Value, data_type: str | None) -> tuple[str | None, Any]:
-    """The family (None: an untyped string) and comparable form of a right-operand value."""
+    """The family (None: an untyped string) and comparable form of a right-operand value.
+
+    Cached: a policy's right operands are read once, not on every decision. The key holds
+    the Python type too, because ``Value(1) == Value(True)``.
+    """
+    return _read_right(value, type(value.value), data_type)
+
+
+@lru_cache(maxsize=8192)
+def _read_right(value: Value, _kind: type, data_type: str | None) -> tuple[str | None, Any]:
     if value.iri:
         return "string", value.value
     dtype = value.datatype or data_type
@@ -385,7 +412,7 @@ OPERATORS: dict[str, Operator] = {
 
 def apply(operator: str, left: Any, right: RightOperand, data_type: str | None = None) -> Outcome:
     """Apply an operator (IRI or short name) to a resolved left value and a right operand."""
-    fn = OPERATORS.get(expand(operator, OPERATOR_NAMES))
+    fn = OPERATORS.get(operator) or OPERATORS.get(expand(operator, OPERATOR_NAMES))
     if fn is None:
         return Outcome(False, f"unsupported operator {compact(operator)}")
     try:
@@ -394,6 +421,34 @@ def apply(operator: str, left: Any, right: RightOperand, data_type: str | None =
         return Outcome(False, str(exc))
     except (ArithmeticError, ValueError, TypeError, OverflowError) as exc:
         return Outcome(False, f"cannot compare: {exc}")
+
+
+def as_right_operand(obj: Any) -> RightOperand:
+    """A right operand from a referenced value: Values, JSON-LD values or Python ones."""
+    if isinstance(obj, Value):
+        return obj
+    if _is_collection(obj):
+        items = [as_right_operand(x) for x in _sorted(obj)]
+        flat = [v for item in items for v in (item if isinstance(item, tuple) else (item,))]
+        if not flat:
+            raise ValueError("an empty list")
+        return tuple(flat)
+    if isinstance(obj, dict) and "@id" in obj:
+        return Value(str(obj["@id"]), iri=True)
+    if isinstance(obj, dict) and "@value" in obj:
+        dtype = obj.get("@type")
+        return Value(obj["@value"], expand(dtype) if isinstance(dtype, str) else None)
+    if isinstance(obj, bool | int | float | str):
+        return Value(obj)
+    if isinstance(obj, datetime):
+        return Value(render(_left(obj)[1]), XSD_NS + "dateTime")
+    if isinstance(obj, date):
+        return Value(obj.isoformat(), XSD_NS + "date")
+    if isinstance(obj, Decimal):
+        return Value(_plain(obj), XSD_NS + "decimal")
+    if isinstance(obj, timedelta | Duration):
+        return Value(render(obj), XSD_NS + "duration")
+    raise ValueError(f"cannot use a {type(obj).__name__} as a right operand")
 
 
 # -- canonical and display forms ---------------------------------------------------------------
@@ -417,7 +472,8 @@ def canonical(value: Value, data_type: str | None = None) -> tuple[str, str]:
 def render(value: Any) -> str:
     """A short human form of a value: ISO instants in UTC as ``...Z``, lists in brackets."""
     if isinstance(value, datetime):
-        text = value.isoformat()
+        spec = "microseconds" if value.microsecond % 1000 else "milliseconds"
+        text = value.isoformat(timespec=spec if value.microsecond else "seconds")
         return text[:-6] + "Z" if text.endswith("+00:00") else text
     if isinstance(value, Decimal):
         return "0" if value == 0 else _plain(value)

@@ -146,7 +146,7 @@ def test_right_operand_reference_fails_closed() -> None:
         }
     )
     d = evaluate(policy, ctx(purpose="x"))
-    assert not d.permitted and "not supported" in d.failures[0].reason
+    assert not d.permitted and "no resolver for right operand references" in d.failures[0].reason
 
 
 # -- logical constraints ------------------------------------------------------------------------
@@ -402,3 +402,59 @@ def test_decision_is_a_value() -> None:
     d = evaluate(permit(), ctx())
     assert isinstance(d, Decision) and d.matched_rule is not None
     assert d.matched_rule.action.iri == ODRL_NS + "use"
+
+
+# -- tracing ------------------------------------------------------------------------------------
+
+TRACE_CASES = [
+    permit(TIER_GOLD),
+    permit({"or": [TIER_GOLD, TIER_SILVER]}),
+    permit({"xone": [TIER_GOLD, REGION_EU]}, action="read"),
+    with_prohibition(atom("purpose", "eq", "marketing")),
+    {
+        "permission": [
+            {"action": "read", "constraint": [REGION_EU]},
+            {"action": "use", "constraint": [TIER_GOLD], "duty": [{"action": "attribute"}]},
+        ],
+        "obligation": [{"action": "delete"}],
+    },
+]
+
+
+@pytest.mark.parametrize("policy", TRACE_CASES)
+@pytest.mark.parametrize(
+    "claims", [{}, {"tier": "gold"}, {"tier": "silver", "region": "EU"}, {"region": "EU"}]
+)
+def test_tracing_does_not_change_the_decision(policy: dict, claims: dict) -> None:
+    parsed = parse_policy(policy)
+    for purpose in (None, "marketing"):
+        c = ctx(claims=claims, purpose=purpose)
+        plain, traced = evaluate(policy, c), evaluate(policy, c, trace=True)
+        record = traced.to_record()
+        assert {k: v for k, v in record.items() if k not in ("rules", "obligations")} == (
+            plain.to_record()
+        )
+        assert plain.rules == () and plain.obligations == ()
+        assert len(traced.rules) == len(parsed.permissions) + len(parsed.prohibitions)
+        assert len(traced.obligations) == len(parsed.obligations)
+
+
+def test_traced_results() -> None:
+    policy = permit({"or": [TIER_GOLD, TIER_SILVER]}, assignee="did:web:consumer", target="urn:a")
+    d = evaluate(policy, ctx(claims={"tier": "silver"}, asset_id="urn:a"), trace=True)
+    [rule] = d.rules
+    assert rule.active and rule.target is True and rule.party is True and rule.action is True
+    [logical] = rule.constraints
+    assert logical.state is True and [m.state for m in logical.members] == [False, True]
+    assert logical.members[0].seen == "silver"
+    assert d.to_record()["rules"][0]["constraints"][0]["members"][1]["satisfied"] is True
+
+
+def test_all_premise_reasons_are_given() -> None:
+    policy = permit(action="read", assignee="did:web:other", target="urn:a")
+    d = evaluate(policy, ctx(action="write", asset_id="urn:b"))
+    assert d.reasons == (
+        "permission[0] does not apply: its action odrl:read does not cover odrl:write; "
+        "its target urn:a is not the requested asset urn:b; "
+        "its assignee did:web:other is not the requester did:web:consumer",
+    )

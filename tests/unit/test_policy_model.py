@@ -7,7 +7,8 @@ import pytest
 
 from connector.domain import EDC_NS, KAREZ_NS, ODRL_NS
 from connector.errors import ValidationFailure
-from connector.policy import Constraint, LogicalConstraint, Value, parse_policy
+from connector.jsonld import JsonLdProcessor
+from connector.policy import Constraint, Entity, LogicalConstraint, Policy, Value, parse_policy
 from connector.policy.model import XSD_NS, compact, expand
 
 DSP_EXAMPLES = Path(__file__).resolve().parents[3] / "shared/dsp/2025-1/examples"
@@ -27,9 +28,9 @@ def test_dsp_full_agreement_parses() -> None:
     policy = parse_policy(message["agreement"])
     assert policy.type == "Agreement"
     assert policy.uid == "urn:uuid:e8dc8655-44c2-46ef-b701-4cffdc2faa44"
-    assert policy.target == "urn:uuid:3dd1add4-4d2d-569e-d634-8394a8836d23"
-    assert policy.assigner == "http://example.com/Provider"
-    assert policy.assignee == "http://example.com/Consumer"
+    assert policy.target == Entity("urn:uuid:3dd1add4-4d2d-569e-d634-8394a8836d23")
+    assert policy.assigner == Entity("http://example.com/Provider", "party")
+    assert policy.assignee == Entity("http://example.com/Consumer", "party")
     assert policy.profile == ("https://test.com/profile",)
     assert len(policy.permissions) == 7
     first = policy.permissions[0]
@@ -299,3 +300,184 @@ def test_expand_and_compact() -> None:
     assert compact(ODRL_NS + "dateTime") == "odrl:dateTime"
     assert compact(KAREZ_NS + "claim/tier") == "karez:claim/tier"
     assert compact("urn:x") == "urn:x"
+
+
+# -- JSON-LD forms, entities, inheritance ---------------------------------------------------------
+
+W3C_STYLE = {
+    "@context": "http://www.w3.org/ns/odrl.jsonld",
+    "@type": "Agreement",
+    "uid": "http://example.com/policy/C2",
+    "inheritFrom": "http://example.com/policy/base",
+    "conflict": "perm",
+    "permission": [
+        {
+            "@id": "http://example.com/rule/C2",
+            "assignee": "http://example.com/party/billie",
+            "target": "http://example.com/music/1999.mp3",
+            "action": "play",
+            "duty": [
+                {
+                    "@id": "http://example.com/condition/1",
+                    "action": [
+                        {
+                            "@id": "http://example.com/action/1",
+                            "rdf:value": {"@id": "odrl:compensate"},
+                            "refinement": [
+                                {
+                                    "@id": "http://example.com/refinement/1",
+                                    "leftOperand": "payAmount",
+                                    "operator": "eq",
+                                    "rightOperand": {"@value": "5.00", "@type": "xsd:decimal"},
+                                    "unit": "http://dbpedia.org/resource/Euro",
+                                }
+                            ],
+                        }
+                    ],
+                    "constraint": [
+                        {
+                            "leftOperand": "dateTime",
+                            "operator": "lt",
+                            "rightOperand": {"@value": "2030-01-01", "@type": "xsd:date"},
+                        }
+                    ],
+                }
+            ],
+        }
+    ],
+}
+
+
+def _check_w3c_style(policy: Policy) -> None:
+    assert policy.uid == "http://example.com/policy/C2" and policy.type == "Agreement"
+    assert policy.inherit_from == ("http://example.com/policy/base",)
+    assert policy.conflict == "perm"
+    rule = policy.permissions[0]
+    assert rule.uid == "http://example.com/rule/C2"
+    assert rule.assignee == Entity("http://example.com/party/billie", "party")
+    duty = rule.duties[0]
+    assert duty.uid == "http://example.com/condition/1" and duty.action is not None
+    assert duty.action.iri == ODRL_NS + "compensate"
+    assert duty.action.uid == "http://example.com/action/1"
+    refinement = duty.action.refinements[0]
+    assert isinstance(refinement, Constraint)
+    assert refinement.unit == "http://dbpedia.org/resource/Euro"
+    assert refinement.uid == "http://example.com/refinement/1"
+    [constraint] = duty.constraints
+    assert isinstance(constraint, Constraint)
+    assert constraint.right_operand in (
+        Value("2030-01-01", XSD_NS + "date"),
+        (Value("2030-01-01", XSD_NS + "date"),),
+    )
+
+
+def test_compact_with_the_odrl_context() -> None:
+    policy = parse_policy(W3C_STYLE)
+    _check_w3c_style(policy)
+    assert parse_policy(policy.to_json()) == policy
+
+
+def test_expanded_json_ld() -> None:
+    expanded = JsonLdProcessor().expand(W3C_STYLE)
+    assert isinstance(expanded, list) and ODRL_NS + "permission" in expanded[0]
+    _check_w3c_style(parse_policy(expanded))
+
+
+def test_expanded_logical_constraint_with_list() -> None:
+    policy = parse_policy(
+        [
+            {
+                "@type": [ODRL_NS + "Set"],
+                ODRL_NS + "permission": [
+                    {
+                        ODRL_NS + "action": [{"@id": ODRL_NS + "use"}],
+                        ODRL_NS + "constraint": [
+                            {
+                                ODRL_NS + "andSequence": [
+                                    {
+                                        "@list": [
+                                            {
+                                                ODRL_NS + "leftOperand": [
+                                                    {"@id": ODRL_NS + "count"}
+                                                ],
+                                                ODRL_NS + "operator": [{"@id": ODRL_NS + "lt"}],
+                                                ODRL_NS + "rightOperand": [{"@value": 3}],
+                                            },
+                                            {
+                                                ODRL_NS + "leftOperand": [
+                                                    {"@id": ODRL_NS + "purpose"}
+                                                ],
+                                                ODRL_NS + "operator": [{"@id": ODRL_NS + "eq"}],
+                                                ODRL_NS + "rightOperand": [{"@value": "x"}],
+                                            },
+                                        ]
+                                    }
+                                ]
+                            }
+                        ],
+                    }
+                ],
+            }
+        ]
+    )
+    [logical] = policy.permissions[0].constraints
+    assert isinstance(logical, LogicalConstraint) and logical.op == "andSequence"
+    assert [m.left_operand for m in logical.members] == [ODRL_NS + "count", ODRL_NS + "purpose"]
+
+
+@pytest.mark.parametrize(
+    "types,expected",
+    [("Offer", "Offer"), (["dcat:Thing", "odrl:Offer"], "Offer"), ([ODRL_NS + "Set"], "Set")],
+)
+def test_policy_type_forms(types: object, expected: str) -> None:
+    assert parse_policy({"@type": types}).type == expected
+
+
+def test_collections_parse_and_round_trip() -> None:
+    policy = parse_policy(
+        {
+            "target": {
+                "@type": "AssetCollection",
+                "source": "urn:catalog",
+                "refinement": {
+                    "leftOperand": "fileFormat",
+                    "operator": "eq",
+                    "rightOperand": "csv",
+                },
+            },
+            "permission": {
+                "action": "use",
+                "assignee": {"@id": "urn:group", "@type": "odrl:PartyCollection"},
+                "assigner": {"@id": "did:web:provider"},
+            },
+        }
+    )
+    assert policy.target is not None and policy.target.collection
+    assert policy.target.source == "urn:catalog" and policy.target.iri is None
+    rule = policy.permissions[0]
+    assert rule.assignee == Entity("urn:group", "party", collection=True)
+    assert rule.assigner == Entity("did:web:provider", "party")
+    assert parse_policy(policy.to_json()) == policy
+    assert policy.target.describe() == "asset collection urn:catalog where odrl:fileFormat eq csv"
+
+
+def test_an_entity_needs_an_iri_or_a_collection() -> None:
+    with pytest.raises(ValidationFailure) as info:
+        parse_policy({"permission": {"action": "use", "target": {"title": "x"}}})
+    assert info.value.path == "permission[0].target"
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        "http://www.w3.org/ns/odrl.jsonld",
+        "https://w3id.org/dspace/2025/1/context.jsonld",
+        "https://w3id.org/edc/connector/management/v0.0.1",
+        {"odrl": ODRL_NS},  # prefixed terms, as EDC's older responses have them
+    ],
+)
+def test_compacted_with_each_context(context: object) -> None:
+    processor = JsonLdProcessor()
+    compacted = processor.compact(processor.expand(W3C_STYLE), context)
+    compacted.pop("@context")
+    _check_w3c_style(parse_policy(compacted))

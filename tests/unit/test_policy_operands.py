@@ -56,7 +56,8 @@ def test_builtin_resolvers(ctx: RequestContext, iri: str, expected: object) -> N
     "iri,needle",
     [
         ("partner", "no resolver for left operand partner"),
-        (ODRL_NS + "industry", "no resolver for left operand odrl:industry"),
+        ("https://example.org/sector", "no resolver for left operand https://example.org/sector"),
+        (ODRL_NS + "industry", "the request has no value for odrl:industry"),
         (KAREZ_NS + "claim/missing", "no value for karez:claim/missing"),
         (KAREZ_NS + "claim/", "no resolver"),
     ],
@@ -76,9 +77,9 @@ def test_missing_context_values_are_unknown() -> None:
 
 def test_register_and_copy_isolation(ctx: RequestContext) -> None:
     reg = default_registry()
-    reg.register("industry", lambda c: "automotive")
-    assert reg.resolve(ODRL_NS + "industry", ctx).value == "automotive"
-    assert "industry" in reg and "industry" not in BUILTIN
+    reg.register("https://example.org/sector", lambda c: "automotive")
+    assert reg.resolve("https://example.org/sector", ctx).value == "automotive"
+    assert "https://example.org/sector" in reg and "https://example.org/sector" not in BUILTIN
     clone = reg.copy()
     clone.register("https://example.org/tier", lambda c: 1)
     assert "https://example.org/tier" in clone and "https://example.org/tier" not in reg
@@ -107,3 +108,43 @@ def test_longest_prefix_wins(ctx: RequestContext) -> None:
     reg.register_prefix("urn:x:y:", lambda name, c: f"long {name}")
     assert reg.resolve("urn:x:y:z", ctx).value == "long z"
     assert reg.resolve("urn:x:q", ctx).value == "short q"
+
+
+def test_scoped_resolvers_win_in_their_scope() -> None:
+    reg = default_registry()
+    reg.register("https://example.org/level", lambda c: "any")
+    reg.register("https://example.org/level", lambda c: "transfer only", scope="transfer")
+    base = RequestContext(now=NOW)
+    assert reg.resolve("https://example.org/level", base).value == "any"
+    transfer = RequestContext(now=NOW, scope="transfer")
+    assert reg.resolve("https://example.org/level", transfer).value == "transfer only"
+
+
+def test_an_operand_registered_for_one_scope_only() -> None:
+    reg = OperandRegistry()
+    reg.register("urn:catalog-only", lambda c: 1, scope="catalog")
+    assert reg.resolve("urn:catalog-only", RequestContext(now=NOW, scope="catalog")).known
+    missing = reg.resolve("urn:catalog-only", RequestContext(now=NOW, scope="transfer"))
+    assert not missing.known and "no resolver" in (missing.reason or "")
+    assert "urn:catalog-only" in reg
+
+
+def test_scoped_prefix_resolver() -> None:
+    reg = OperandRegistry()
+    reg.register_prefix("urn:x:", lambda name, c: f"any {name}")
+    reg.register_prefix("urn:x:", lambda name, c: f"negotiation {name}", scope="negotiation")
+    assert reg.resolve("urn:x:a", RequestContext(now=NOW)).value == "negotiation a"
+    assert reg.resolve("urn:x:a", RequestContext(now=NOW, scope="catalog")).value == "any a"
+
+
+@pytest.mark.parametrize(
+    "iri,values,expected",
+    [
+        ("resolution", {"odrl:resolution": 1200}, 1200),
+        (ODRL_NS + "fileFormat", {ODRL_NS + "fileFormat": "text/csv"}, "text/csv"),
+        ("purpose", {"purpose": "research"}, "research"),  # a value when the field is empty
+        ("count", {"count": 2}, 2),
+    ],
+)
+def test_values_given_with_the_request(iri: str, values: dict, expected: object) -> None:
+    assert BUILTIN.resolve(iri, RequestContext(now=NOW, values=values)).value == expected

@@ -8,7 +8,13 @@ import pytest
 
 from connector.policy import Duration, Elapsed, Value, apply
 from connector.policy.model import XSD_NS
-from connector.policy.operators import canonical, jsonable, parse_datetime, render
+from connector.policy.operators import (
+    as_right_operand,
+    canonical,
+    jsonable,
+    parse_datetime,
+    render,
+)
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -335,3 +341,34 @@ def test_render_and_jsonable() -> None:
         "n": [1, "2"],
         "d": "PT1H",
     }
+
+
+def test_cached_right_operands_keep_their_python_type() -> None:
+    # Value(1) == Value(True) as dataclasses; the parse cache must not mix them up
+    assert ok("eq", True, Value(True)) and ok("eq", 1, Value(1))
+    assert not ok("eq", 1, Value(True)) and not ok("eq", True, Value(1))
+
+
+@pytest.mark.parametrize(
+    "given,expected",
+    [
+        ("x", Value("x")),
+        (5, Value(5)),
+        ({"@id": "urn:a"}, iri("urn:a")),
+        ({"@value": "5", "@type": "xsd:integer"}, typed("5", "integer")),
+        (NOW, typed("2026-11-25T10:00:00Z", "dateTime")),
+        (date(2026, 1, 2), typed("2026-01-02", "date")),
+        (Decimal("2.50"), typed("2.5", "decimal")),
+        (timedelta(days=2), typed("P2D", "duration")),
+        (["b", Value("a")], (Value("b"), Value("a"))),
+        ({"b", "a"}, (Value("a"), Value("b"))),
+    ],
+)
+def test_as_right_operand(given: Any, expected: Any) -> None:
+    assert as_right_operand(given) == expected
+
+
+@pytest.mark.parametrize("given", [[], object(), {"x": 1}])
+def test_as_right_operand_rejects(given: Any) -> None:
+    with pytest.raises(ValueError):
+        as_right_operand(given)
