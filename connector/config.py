@@ -27,6 +27,7 @@ class TrustedPeer:
     keys: list[dict[str, Any]]  # public JWKs
     protocol_url: str | None = None
     name: str | None = None
+    claims: dict[str, Any] = field(default_factory=dict)  # profile claims (clusters, ...)
 
 
 @dataclass
@@ -153,6 +154,7 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
                 keys=list(peer["keys"]),
                 protocol_url=peer.get("protocol_url"),
                 name=peer.get("name"),
+                claims=dict(peer.get("claims", {})),
             )
         )
     kwargs["trusted"] = trusted
@@ -203,4 +205,6 @@ def dump_settings(values: dict[str, Any], trusted: list[TrustedPeer]) -> str:
         if peer.protocol_url:
             lines.append(f"protocol_url = {_toml_value(peer.protocol_url)}")
         lines.append(f"keys = {_toml_value(peer.keys)}")
+        if peer.claims:
+            lines.append(f"claims = {_toml_value(peer.claims)}")
     return "\n".join(lines) + "\n"

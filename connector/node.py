@@ -72,7 +72,8 @@ class Node:
         )
         self.peers = PeerClient(self.http, self.signer, st.protocol_token_ttl_s)
         names = {p.participant_id: p.name for p in st.trusted}
-        decider = PolicyDecider(ConfiguredClaims(names))
+        claims = {p.participant_id: p.claims for p in st.trusted}
+        decider = PolicyDecider(ConfiguredClaims(names, claims))
         self.entities = DefinitionService(self.store)
         self.catalog = CatalogService(self.store, decider, st.participant_id, st.protocol_url)
         self.transfers = TransferManager(

@@ -78,13 +78,15 @@ class CatalogService:
             contract = policies.get(definition.contract_policy_id)
             if access is None or contract is None:
                 continue
-            if not permitted(self._decider.decide(access.policy, requester, "catalog")):
-                continue
             spec = QuerySpec(
                 offset=0, limit=1_000_000, filter_expression=definition.assets_selector
             )
             for item in apply(rendered, spec):
                 asset = by_id[item["@id"]]
+                # the access policy may read facts about the dataset: decided per asset
+                decision = self._decider.decide(access.policy, requester, "catalog", asset=asset)
+                if not permitted(decision):
+                    continue
                 entry = visible.setdefault(asset.id, (asset, []))
                 entry[1].append(make_offer(definition, asset, contract, self._participant_id))
         return visible

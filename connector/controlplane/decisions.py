@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
-from connector.domain import Json
+from connector.controlplane.profile_operands import dataset_facts, profile_registry
+from connector.domain import Asset, Json
 from connector.policy import Decision, Policy, RequestContext, evaluate, parse_policy
 
 
@@ -20,13 +21,18 @@ class ClaimsSource(Protocol):
 
 
 class ConfiguredClaims:
-    """Claims from the node's configuration: the participant's id and display name."""
+    """Claims from the node's configuration: the participant's id, display name and the
+    profile claims written for it (clusters, organisation type, jurisdiction, ...)."""
 
-    def __init__(self, names: dict[str, str | None]) -> None:
+    def __init__(
+        self, names: dict[str, str | None], claims: dict[str, dict[str, Any]] | None = None
+    ) -> None:
         self._names = names
+        self._claims = claims or {}
 
     def claims_for(self, participant_id: str) -> dict[str, Any]:
-        claims: dict[str, Any] = {"participantId": participant_id}
+        claims: dict[str, Any] = dict(self._claims.get(participant_id, {}))
+        claims["participantId"] = participant_id
         name = self._names.get(participant_id)
         if name:
             claims["name"] = name
@@ -54,21 +60,27 @@ class PolicyDecider:
         scope: str,
         *,
         asset_id: str | None = None,
+        asset: Asset | None = None,
         agreement_time: datetime | None = None,
+        use_count: int | None = None,
         now: datetime | None = None,
     ) -> Decision | None:
         """The engine's decision, or None for a policy without rules (open, as in EDC)."""
         if not has_rules(policy):
             return None
+        moment = now or datetime.now(UTC)
         ctx = RequestContext(
             participant_id=participant_id,
             claims=self._claims.claims_for(participant_id),
-            asset_id=asset_id,
-            now=now or datetime.now(UTC),
-            agreement_time=agreement_time,
+            asset_id=asset_id or (asset.id if asset else None),
+            now=moment,
+            # before an agreement exists (catalog, negotiation) it would be made now, unused
+            agreement_time=agreement_time or moment,
+            use_count=0 if use_count is None else use_count,
             scope=scope,
+            values=dataset_facts(asset),
         )
-        return evaluate(_parsed(json.dumps(policy, sort_keys=True)), ctx)
+        return evaluate(_parsed(json.dumps(policy, sort_keys=True)), ctx, profile_registry())
 
 
 def permitted(decision: Decision | None) -> bool:

@@ -370,7 +370,7 @@ class NegotiationManager(ProcessManager):
                     reason = f"request does not match offer {offer['@id']}: {why}"
                 else:
                     decision = self._decider.decide(
-                        contract.policy, caller, "negotiation", asset_id=asset.id
+                        contract.policy, caller, "negotiation", asset=asset
                     )
                     n.decision = record(decision)
                     if not permitted(decision):

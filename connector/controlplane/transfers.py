@@ -157,19 +157,11 @@ class TransferManager(ProcessManager):
             t.state = T.TERMINATED
         await self._save(s, t, previous_state=before, outgoing=[msg] if msg else [], new=new)
 
-    async def _policy_problem(self, s: Session, agreement: ContractAgreement) -> str | None:
-        """Re-evaluate the agreement's policy at transfer time (windows, counts, revocation)."""
-        signed = datetime.fromtimestamp(agreement.signing_date / 1000, UTC)
-        decision = self._decider.decide(
-            agreement.policy,
-            agreement.consumer_id,
-            "transfer",
-            asset_id=agreement.asset_id,
-            agreement_time=signed,
-        )
-        if permitted(decision):
-            return None
-        return "policy denied: " + ("; ".join(explanation(decision)) or "not satisfied")
+    async def _policy_problem(
+        self, s: Session, agreement: ContractAgreement, transfer_id: str | None = None
+    ) -> str | None:
+        """Re-evaluate the agreement's policy as a transfer starts (this start is one more use)."""
+        return await agreement_problem(self._decider, s, agreement, transfer_id, starting=True)
 
     # ------------------------------------------------------------------ consumer API
     async def initiate(
@@ -271,7 +263,9 @@ class TransferManager(ProcessManager):
                 if name == "start" and t.role == PROVIDER:
                     agreement = await s.get(ContractAgreement, t.agreement_id)
                     problem = (
-                        await self._policy_problem(s, agreement) if agreement else "no agreement"
+                        await self._policy_problem(s, agreement, t.id)
+                        if agreement
+                        else "no agreement"
                     )
                     if problem:
                         raise ValidationFailure(problem, path="contractId")
@@ -356,7 +350,7 @@ class TransferManager(ProcessManager):
                     },
                 )
                 await self._save(s, t, previous_state=None, new=True)
-                problem = await self._policy_problem(s, agreement)
+                problem = await self._policy_problem(s, agreement, t.id)
                 if problem is None and asset is None:
                     problem = f"asset {agreement.asset_id} no longer exists"
                 if problem:
@@ -491,18 +485,48 @@ class DataAccess:
             if t.state != T.STARTED:
                 raise Forbidden(f"transfer {transfer_id} is {t.state}, not STARTED")
             agreement = await s.get(ContractAgreement, agreement_id)
-        if agreement is None:
-            raise Forbidden("the agreement no longer exists")
-        signed = datetime.fromtimestamp(agreement.signing_date / 1000, UTC)
-        decision = self._decider.decide(
-            agreement.policy,
-            consumer_id,
-            "transfer",
-            asset_id=agreement.asset_id,
-            agreement_time=signed,
-        )
-        if not permitted(decision):
-            raise Forbidden("policy denied: " + "; ".join(explanation(decision)))
+            if agreement is None:
+                raise Forbidden("the agreement no longer exists")
+            problem = await agreement_problem(self._decider, s, agreement, t.id, starting=False)
+        if problem:
+            raise Forbidden(problem)
         if not t.content_data_address:
             raise NotFound("the dataset has no data address")
         return t.content_data_address
+
+
+#: States of a provider transfer that has been started (a use of the agreement).
+_USED = frozenset(
+    {T.STARTING, T.STARTED, T.SUSPENDING, T.SUSPENDED, T.RESUMING, T.COMPLETING, T.COMPLETED}
+)
+
+
+async def agreement_problem(
+    decider: PolicyDecider,
+    s: Session,
+    agreement: ContractAgreement,
+    transfer_id: str | None,
+    *,
+    starting: bool,
+) -> str | None:
+    """Why the agreement's policy no longer grants the data (time windows, use counts, dataset
+    facts), or None. ``starting``: this transfer's start counts as one more use."""
+    others = [
+        t
+        for t in await s.transfers_for_agreement(agreement.id)
+        if t.role == PROVIDER and t.id != transfer_id and t.state in _USED
+    ]
+    uses = len(others) + 1  # this transfer, starting or started
+    asset = await s.get(Asset, agreement.asset_id)
+    decision = decider.decide(
+        agreement.policy,
+        agreement.consumer_id,
+        "transfer",
+        asset_id=agreement.asset_id,
+        asset=asset,
+        agreement_time=datetime.fromtimestamp(agreement.signing_date / 1000, UTC),
+        use_count=uses,
+    )
+    if permitted(decision):
+        return None
+    return "policy denied: " + ("; ".join(explanation(decision)) or "not satisfied")

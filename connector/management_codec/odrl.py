@@ -173,14 +173,29 @@ def _operator(constraint: Fields) -> str:
     return fail(path, f"Unknown operator; expected one of {', '.join(OPERATORS)}", plain(item))
 
 
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+
+
+def _typed(value: Any) -> Any:
+    """Numbers and booleans as typed literals: the DSP schema allows a right operand to be a
+    string, an object or an array, never a bare number."""
+    if isinstance(value, bool):
+        return {"@value": "true" if value else "false", "@type": _XSD + "boolean"}
+    if isinstance(value, int):
+        return {"@value": str(value), "@type": _XSD + "integer"}
+    if isinstance(value, float):
+        return {"@value": repr(value), "@type": _XSD + "decimal"}
+    return value
+
+
 def _right_operand(constraint: Fields) -> Any:
     found = constraint.items("rightOperand")
     if not found:
         fail(constraint.at("rightOperand"), f"{constraint.at('rightOperand')} is required")
     if len(found) == 1 and not is_list(found[0]):
-        return plain(found[0])
+        return _typed(plain(found[0]))
     members = [m for item in found for m in (item["@list"] if is_list(item) else [item])]
-    return [plain(m) for m in members]
+    return [_typed(plain(m)) for m in members]
 
 
 def _constraint(node: Fields) -> dict[str, Any]:

@@ -22,6 +22,10 @@ TX = "https://w3id.org/tractusx/v0.0.1/ns/"
 PROCESSOR = JsonLdProcessor()
 
 
+def INT(text: str) -> dict:  # noqa: N802 - reads like the literal it stands for
+    return {"@value": text, "@type": "http://www.w3.org/2001/XMLSchema#integer"}
+
+
 def assert_is_compacted_json_ld(doc: dict[str, Any]) -> None:
     assert PROCESSOR.compact(PROCESSOR.expand(doc), doc["@context"]) == doc
 
@@ -345,7 +349,9 @@ def test_rules_of_every_kind_are_kept() -> None:
                                     {
                                         "leftOperand": "count",
                                         "operator": "lteq",
-                                        "rightOperand": 10,
+                                        "rightOperand": INT(
+                                            "10"
+                                        ),  # numbers become typed literals (DSP schema)
                                     },
                                     {
                                         "leftOperand": "elapsedTime",
@@ -601,7 +607,9 @@ def test_refined_actions() -> None:
     definition = parse_policy_definition(body)
     refined = {
         "rdf:value": {"@id": "print"},
-        "refinement": [{"leftOperand": "resolution", "operator": "lteq", "rightOperand": 1200}],
+        "refinement": [
+            {"leftOperand": "resolution", "operator": "lteq", "rightOperand": INT("1200")}
+        ],
     }
     assert definition.policy["permission"] == [{"action": refined}]
     rendered = render_policy_definition(definition)
@@ -610,7 +618,7 @@ def test_refined_actions() -> None:
         "odrl:refinement": {
             "odrl:leftOperand": {"@id": "odrl:resolution"},
             "odrl:operator": {"@id": "odrl:lteq"},
-            "odrl:rightOperand": 1200,
+            "odrl:rightOperand": INT("1200"),
         },
     }
     assert_is_compacted_json_ld(rendered)

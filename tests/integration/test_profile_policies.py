@@ -1,0 +1,136 @@
+"""Policies over the Karez profile, enforced between real nodes: cluster membership across the
+nine- and ten-cluster schemes, use counts at transfer time, and explanations of refusals."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from connector.client import ManagementError
+from connector.config import TrustedPeer, dump_settings
+from tests.integration.helpers import negotiate, publish
+
+K = "https://w3id.org/karez/ns/"
+COTTON_10 = K + "cluster10/cotton-textiles"
+
+
+def give_claims(ds, node: str, claims: dict[str, dict]) -> None:
+    """Write profile claims about peers into ``node``'s participant list."""
+    config = ds[node].config
+    data = tomllib.loads(config.read_text())
+    trusted = [
+        TrustedPeer(
+            p["participant_id"],
+            p["keys"],
+            p.get("protocol_url"),
+            p.get("name"),
+            claims.get(p.get("name"), p.get("claims", {})),
+        )
+        for p in data.pop("trusted", [])
+    ]
+    config.write_text(dump_settings(data, trusted))
+
+
+@pytest.fixture(scope="module")
+def cluster_ds(tmp_path_factory):
+    from tests.integration.conftest import Dataspace
+
+    ds = Dataspace(tmp_path_factory.mktemp("profile"), 3, ["provider", "cotton", "oil"])
+    give_claims(
+        ds,
+        "provider",
+        {
+            # a nine-cluster sub-sector claim; policies below are written for the ten clusters
+            "cotton": {"clusters": ["cluster:cotton"], "jurisdiction": "jurisdiction:CN-XJ"},
+            "oil": {"clusters": ["cluster10:oil-gas"], "jurisdiction": "KZ"},
+        },
+    )
+    ds.start()
+    yield ds
+    ds.stop()
+
+
+IN_COTTON = [
+    {
+        "action": "use",
+        "constraint": [
+            {
+                "leftOperand": K + "clusterMembership",
+                "operator": "isAnyOf",
+                "rightOperand": [COTTON_10],
+            }
+        ],
+    }
+]
+
+
+async def test_cluster_policy_across_schemes(cluster_ds, http):
+    ds = cluster_ds
+    provider = ds.client(http, "provider")
+    cotton, oil = ds.client(http, "cotton"), ds.client(http, "oil")
+    await publish(provider, ds["provider"].folder, "cotton-yields", contract_permissions=IN_COTTON)
+    n = await negotiate(cotton, ds["provider"], "cotton-yields")
+    assert n["state"] == "FINALIZED", n
+    refused = await negotiate(oil, ds["provider"], "cotton-yields")
+    assert refused["state"] == "TERMINATED"
+    assert "clusterMembership" in refused["errorDetail"], refused["errorDetail"]
+    assert "cluster10/oil-gas" in refused["errorDetail"], refused["errorDetail"]
+
+
+async def test_access_policy_by_cluster_hides_dataset(cluster_ds, http):
+    ds = cluster_ds
+    provider = ds.client(http, "provider")
+    await publish(provider, ds["provider"].folder, "cotton-private", permissions=IN_COTTON)
+    for name, visible in (("cotton", True), ("oil", False)):
+        catalog = await ds.client(http, name).catalog(
+            ds["provider"].protocol_url, ds["provider"].id
+        )
+        datasets = catalog.get("dcat:dataset", [])
+        datasets = [datasets] if isinstance(datasets, dict) else datasets
+        assert ("cotton-private" in [d["@id"] for d in datasets]) is visible, name
+
+
+async def test_use_count_is_enforced_at_transfer_start(cluster_ds, http):
+    ds = cluster_ds
+    provider, cotton = ds.client(http, "provider"), ds.client(http, "cotton")
+    twice = [
+        {
+            "action": "use",
+            "constraint": [{"leftOperand": "count", "operator": "lteq", "rightOperand": 2}],
+        }
+    ]
+    await publish(provider, ds["provider"].folder, "twice", contract_permissions=twice)
+    n = await negotiate(cotton, ds["provider"], "twice")
+    assert n["state"] == "FINALIZED", n
+    states = []
+    for _ in range(3):
+        tid = await cotton.transfer(ds["provider"].protocol_url, n["contractAgreementId"])
+        t = await cotton.wait_state("transferprocesses", tid, {"STARTED", "TERMINATED"})
+        states.append(t["state"])
+        if t["state"] == "TERMINATED":
+            assert "count" in t["errorDetail"], t["errorDetail"]
+    assert states == ["STARTED", "STARTED", "TERMINATED"]
+
+
+async def test_unknown_operand_fails_closed(cluster_ds, http):
+    ds = cluster_ds
+    provider, cotton = ds.client(http, "provider"), ds.client(http, "cotton")
+    odd = [
+        {
+            "action": "use",
+            "constraint": [
+                {
+                    "leftOperand": "https://example.org/nobody-resolves-this",
+                    "operator": "eq",
+                    "rightOperand": "x",
+                }
+            ],
+        }
+    ]
+    await publish(provider, ds["provider"].folder, "odd", contract_permissions=odd)
+    n = await negotiate(cotton, ds["provider"], "odd")
+    assert n["state"] == "TERMINATED"
+    assert "nobody-resolves-this" in n["errorDetail"]
+    with pytest.raises(ManagementError):
+        await cotton.call("GET", f"/v3/contractnegotiations/{n['@id']}/agreement")
