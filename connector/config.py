@@ -48,6 +48,7 @@ class Settings:
     store_url: str = ""  # default: sqlite file in data_dir
     key_file: str = "keys/node.pem"
     approval: str = "auto"  # "auto" or "manual": the default for negotiations and transfers
+    asset_validation: str = "profile"  # SHACL on assets: "profile", "always" or "off"
     max_body_bytes: int = 1024 * 1024
     edr_ttl_s: int = 600
     protocol_token_ttl_s: int = 60

@@ -17,6 +17,7 @@ from connector.api.management import build_management_root
 from connector.api.observability import build_observability_app
 from connector.api.public import build_public_app, build_refresh_route
 from connector.config import Settings
+from connector.controlplane.asset_validation import AssetValidator
 from connector.controlplane.catalog import CatalogService
 from connector.controlplane.decisions import ConfiguredClaims, PolicyDecider
 from connector.controlplane.definitions import DefinitionService
@@ -26,7 +27,7 @@ from connector.controlplane.outbox import DispatchingStore, OutboxWorker
 from connector.controlplane.peer_client import PeerClient
 from connector.controlplane.transfers import SUPPORTED_TYPES, DataAccess, TransferManager
 from connector.dataplane.tokens import AccessTokenService
-from connector.domain import Json, OutboxMessage, Secret, TransferProcess
+from connector.domain import Asset, Json, OutboxMessage, Secret, TransferProcess
 from connector.errors import ValidationFailure
 from connector.identity.keys import load_private_key, public_jwk
 from connector.identity.tokens import ProtocolTokenSigner, ProtocolTokenVerifier
@@ -74,7 +75,8 @@ class Node:
         names = {p.participant_id: p.name for p in st.trusted}
         claims = {p.participant_id: p.claims for p in st.trusted}
         decider = PolicyDecider(ConfiguredClaims(names, claims))
-        self.entities = DefinitionService(self.store)
+        validator = AssetValidator(st.asset_validation)
+        self.entities = DefinitionService(self.store, {Asset: validator.check})
         self.catalog = CatalogService(self.store, decider, st.participant_id, st.protocol_url)
         self.transfers = TransferManager(
             self.store,

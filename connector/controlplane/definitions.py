@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 from connector.domain import (
     Asset,
@@ -18,6 +19,8 @@ from connector.errors import Conflict, NotFound
 from connector.store.base import Store
 
 E = TypeVar("E")
+#: A check run before an entity of one kind is created or updated (raises to refuse it).
+Check = Callable[[Any], Awaitable[None]]
 
 LABELS: dict[type, str] = {
     Asset: "asset",
@@ -34,10 +37,17 @@ LABELS: dict[type, str] = {
 class DefinitionService:
     """Create, read, update, delete and list entities of any kind the store keeps."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, checks: Mapping[type, Check] | None = None) -> None:
         self._store = store
+        self._checks = dict(checks or {})
+
+    async def _check(self, obj: object) -> None:
+        check = self._checks.get(type(obj))
+        if check is not None:
+            await check(obj)
 
     async def create(self, obj: E) -> E:
+        await self._check(obj)
         async with self._store.session() as s:
             if await s.get(type(obj), obj.id) is not None:
                 raise Conflict(
@@ -49,6 +59,7 @@ class DefinitionService:
         return obj
 
     async def update(self, obj: E) -> E:
+        await self._check(obj)
         async with self._store.session() as s:
             old = await s.get(type(obj), obj.id)
             if old is None:

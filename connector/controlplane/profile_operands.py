@@ -8,7 +8,8 @@ policy written against either cluster scheme keeps working, and ``isAnyOf`` / ``
 membership. Right operands are full concept IRIs (see ``policies/``).
 
 Claims (from the participant list until identity lands): ``clusters`` (list),
-``organisationType``, ``jurisdiction``, ``processingLocation``, ``certifications`` (list); each
+``organisationType``, ``jurisdiction``, ``processingLocation``, ``certifications`` (list),
+``purposes`` (list: the purposes the participant declared, read by ``odrl:purpose``); each
 value a full IRI, a prefixed name (``cluster10:cotton-textiles``) or a bare name.
 Dataset facts come from the asset's properties (``karez:classificationLevel``,
 ``karez:industryCluster``, ``karez:personalInformation``).
@@ -21,7 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 from connector import profile
-from connector.domain import KAREZ_NS, Asset
+from connector.domain import KAREZ_NS, ODRL_NS, Asset
 from connector.policy import OperandRegistry, RequestContext, default_registry
 from connector.policy.operands import UNKNOWN
 
@@ -102,6 +103,13 @@ def _fact(iri: str, *prefixes: str, widen: bool = True):  # noqa: ANN202
     return resolve
 
 
+def _purpose(ctx: RequestContext) -> Any:
+    """The purpose the request states, else the purposes the requester declared (claims)."""
+    if ctx.purpose:
+        return _widen([concept_iri(ctx.purpose, "purposes")])
+    return _claimed("purposes", "purposes")(ctx)
+
+
 def _processing_location(ctx: RequestContext) -> Any:
     stated = _fact(PROCESSING_LOCATION, "jurisdiction")(ctx)
     if stated is not UNKNOWN:
@@ -113,6 +121,7 @@ def _processing_location(ctx: RequestContext) -> Any:
 def profile_registry() -> OperandRegistry:
     """The default ODRL resolvers plus the Karez profile's."""
     registry = default_registry().copy()
+    registry.register(ODRL_NS + "purpose", _purpose)
     registry.register(CLUSTER_MEMBERSHIP, _claimed("clusters", "cluster10", "cluster"))
     registry.register(ORGANISATION_TYPE, _claimed("organisationType", "orgtype"))
     registry.register(CONSUMER_JURISDICTION, _claimed("jurisdiction", "jurisdiction"))

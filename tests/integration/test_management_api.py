@@ -215,3 +215,56 @@ async def test_operator_mapped_context(dataspace_factory, http, tmp_path):
         },
         400,
     )
+
+
+DCT = "http://purl.org/dc/terms/"
+KZ = "https://w3id.org/karez/ns/"
+
+
+def described(**drop: bool) -> dict:
+    props = {
+        DCT + "title": "Cotton yield by field, 2026",
+        DCT + "description": "Yields per field in southern Xinjiang",
+        KZ + "classificationLevel": {"@id": KZ + "level/general"},
+        KZ + "industryCluster": {"@id": KZ + "cluster10/cotton-textiles"},
+        DCT + "accrualPeriodicity": {
+            "@id": "http://publications.europa.eu/resource/authority/frequency/MONTHLY"
+        },
+        DCT + "publisher": {"@id": "urn:karez:participant:provider"},
+        DCT + "license": {"@id": "https://creativecommons.org/licenses/by/4.0/"},
+    }
+    return {k: v for k, v in props.items() if not drop.get(k.rsplit("/", 1)[-1])}
+
+
+async def test_dataset_descriptions_are_checked_against_the_profile_shapes(shared_dataspace, http):
+    p = shared_dataspace.client(http, "provider")
+    await p.create_asset("described", {"type": "File", "path": "/tmp/x"}, described())
+    with pytest.raises(ManagementError) as err:
+        await p.create_asset(
+            "badly-described",
+            {"type": "File", "path": "/tmp/x"},
+            described(classificationLevel=True, license=True),
+        )
+    assert err.value.status == 400
+    messages = " ".join(e["message"] for e in err.value.body)
+    assert "classificationLevel" in messages and "icen" in messages, messages
+    assert all(e["path"] == "properties" for e in err.value.body)
+    # updates are checked too, and a refused update keeps what was stored
+    await expect_error(
+        p,
+        "PUT",
+        "/v3/assets",
+        {
+            "@context": EDC_CONTEXT,
+            "@id": "described",
+            "properties": described(classificationLevel=True),
+            "dataAddress": {"type": "File", "path": "/tmp/x"},
+        },
+        400,
+    )
+    stored = await p.call("GET", "/v3/assets/described")
+    assert KZ + "classificationLevel" in str(stored["properties"]) or any(
+        "classificationLevel" in k for k in stored["properties"]
+    )
+    # an EDC-style asset without DCAT or profile properties is not a dataset description
+    await p.create_asset("plain-edc", {"type": "File", "path": "/tmp/x"}, {"name": "plain"})

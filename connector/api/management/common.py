@@ -24,7 +24,8 @@ def error_response(exc: KarezError) -> web.Response:
     status = exc.status
     if isinstance(exc, InvalidStateTransition):
         status = 409  # EDC answers a state conflict with 409 on the Management API
-    body = render_error([(exc.message, exc.error_type, exc.path, exc.invalid_value)])
+    reasons = exc.reasons if len(exc.reasons) > 1 else [exc.message]
+    body = render_error([(r, exc.error_type, exc.path, exc.invalid_value) for r in reasons])
     return json_response(body, status=status)
 
 
