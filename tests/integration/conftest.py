@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import tomllib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ import aiohttp
 import pytest
 
 from connector.client import ManagementClient
+from connector.config import TrustedPeer, dump_settings
 from connector.dataspace import init_dataspace, start_node_process, wait_healthy
 
 
@@ -84,6 +86,22 @@ class Dataspace:
             head, sep, tail = text.partition("\n[[trusted]]")
             extra = "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in values.items())
             config.write_text(head.rstrip("\n") + "\n" + extra + sep + tail, encoding="utf-8")
+
+    def set_claims(self, node: str, claims: dict[str, dict[str, Any]]) -> None:
+        """Write profile claims about peers (by name) into ``node``'s participant list."""
+        config = self.nodes[node].config
+        data = tomllib.loads(config.read_text(encoding="utf-8"))
+        trusted = [
+            TrustedPeer(
+                p["participant_id"],
+                p["keys"],
+                p.get("protocol_url"),
+                p.get("name"),
+                claims.get(p.get("name"), p.get("claims", {})),
+            )
+            for p in data.pop("trusted", [])
+        ]
+        config.write_text(dump_settings(data, trusted), encoding="utf-8")
 
     def __getitem__(self, name: str) -> RunningNode:
         return self.nodes[name]

@@ -3,33 +3,13 @@ nine- and ten-cluster schemes, use counts at transfer time, and explanations of 
 
 from __future__ import annotations
 
-import tomllib
-
 import pytest
 
 from connector.client import ManagementError
-from connector.config import TrustedPeer, dump_settings
 from tests.integration.helpers import negotiate, publish
 
 K = "https://w3id.org/karez/ns/"
 COTTON_10 = K + "cluster10/cotton-textiles"
-
-
-def give_claims(ds, node: str, claims: dict[str, dict]) -> None:
-    """Write profile claims about peers into ``node``'s participant list."""
-    config = ds[node].config
-    data = tomllib.loads(config.read_text())
-    trusted = [
-        TrustedPeer(
-            p["participant_id"],
-            p["keys"],
-            p.get("protocol_url"),
-            p.get("name"),
-            claims.get(p.get("name"), p.get("claims", {})),
-        )
-        for p in data.pop("trusted", [])
-    ]
-    config.write_text(dump_settings(data, trusted))
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +17,7 @@ def cluster_ds(tmp_path_factory):
     from tests.integration.conftest import Dataspace
 
     ds = Dataspace(tmp_path_factory.mktemp("profile"), 3, ["provider", "cotton", "oil"])
-    give_claims(
-        ds,
+    ds.set_claims(
         "provider",
         {
             # a nine-cluster sub-sector claim; policies below are written for the ten clusters
