@@ -11,7 +11,11 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
-from connector.controlplane.profile_operands import dataset_facts, profile_registry
+from connector.controlplane.profile_operands import (
+    dataset_facts,
+    profile_actions,
+    profile_registry,
+)
 from connector.domain import Asset, Json
 from connector.policy import Decision, Policy, RequestContext, evaluate, parse_policy
 
@@ -80,7 +84,12 @@ class PolicyDecider:
             scope=scope,
             values=dataset_facts(asset),
         )
-        return evaluate(_parsed(json.dumps(policy, sort_keys=True)), ctx, profile_registry())
+        return evaluate(
+            _parsed(json.dumps(policy, sort_keys=True)),
+            ctx,
+            profile_registry(),
+            actions=profile_actions(),
+        )
 
 
 def permitted(decision: Decision | None) -> bool:

@@ -21,9 +21,12 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
+from rdflib import URIRef
+
 from connector import profile
 from connector.domain import KAREZ_NS, ODRL_NS, Asset
 from connector.policy import OperandRegistry, RequestContext, default_registry
+from connector.policy.actions import ActionTree, odrl_actions
 from connector.policy.operands import UNKNOWN
 
 CLUSTER_MEMBERSHIP = KAREZ_NS + "clusterMembership"
@@ -131,6 +134,18 @@ def profile_registry() -> OperandRegistry:
     registry.register(INDUSTRY_CLUSTER, _fact(INDUSTRY_CLUSTER, "cluster10", "cluster"))
     registry.register(PERSONAL_INFORMATION, _fact(PERSONAL_INFORMATION, "pi", widen=False))
     return registry
+
+
+@lru_cache(maxsize=1)
+def profile_actions() -> ActionTree:
+    """ODRL's action hierarchy plus the profile's actions (``odrl:includedIn`` in karez.ttl):
+    the three data rights and the ``anonymize`` and ``compute`` duties."""
+    tree = odrl_actions().copy()
+    graph = profile.graph()
+    for action, parent in graph.subject_objects(URIRef(ODRL_NS + "includedIn")):
+        if str(action).startswith(KAREZ_NS):
+            tree.add(str(action), str(parent))
+    return tree
 
 
 def dataset_facts(asset: Asset | None) -> dict[str, Any]:
