@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # the command imports its machinery only when it runs
 
     from connector.jsonld import JsonLdProcessor
     from connector.policy import Decision, DutyMode, OperandRegistry, Policy, RequestContext
+    from connector.policy.actions import ActionTree
     from connector.policy.model import RightOperand
     from connector.policy.rdf import EvaluationRequest, World
 
@@ -89,7 +90,12 @@ def cmd_policy_evaluate(args: argparse.Namespace) -> int:
     contexts = dict(_pair(item) for item in args.context)
     now = parse_datetime(args.now) if args.now else datetime.now(UTC)
     inputs = load_inputs(args.policy, args.request, args.state, contexts=contexts, now=now)
-    decision = evaluate_inputs(inputs, duty_mode=args.duties)
+    from connector.controlplane.profile_operands import profile_actions, profile_registry
+
+    # the node's own operands and actions: the Karez profile on top of ODRL's
+    decision = evaluate_inputs(
+        inputs, registry=profile_registry(), actions=profile_actions(), duty_mode=args.duties
+    )
     print(json.dumps(render(decision, inputs, report=args.report), indent=2, ensure_ascii=False))
     return 0 if decision.permitted else 1
 
@@ -144,7 +150,11 @@ def load_inputs(
 
 
 def evaluate_inputs(
-    inputs: Inputs, *, registry: OperandRegistry | None = None, duty_mode: DutyMode = "after"
+    inputs: Inputs,
+    *,
+    registry: OperandRegistry | None = None,
+    actions: ActionTree | None = None,
+    duty_mode: DutyMode = "after",
 ) -> Decision:
     """The traced decision for ``inputs`` (the command's evaluation, for tests and tools)."""
     from connector.policy import evaluate
@@ -153,6 +163,7 @@ def evaluate_inputs(
         inputs.policy,
         inputs.context,
         registry,
+        actions=actions,
         lookup=inputs.policies.get,
         references=inputs.references.get,
         duty_mode=duty_mode,

@@ -55,11 +55,11 @@ def concept_iri(value: Any, *prefixes: str) -> str | None:
     head, sep, tail = value.partition(":")
     if sep and head in known:
         return known[head] + tail
-    candidates = [known[p] + value for p in prefixes if p in known]
-    for iri in candidates:
-        if profile.concept(iri) is not None:
+    for prefix in prefixes:
+        iri = known.get(prefix, "") + value
+        if prefix in known and profile.concept(iri) is not None:
             return iri
-    return candidates[0] if candidates else value
+    return None  # a bare name that is no concept of the profile stays as it was written
 
 
 @lru_cache(maxsize=4096)
@@ -70,12 +70,18 @@ def widened(iri: str) -> frozenset[str]:
     )
 
 
-def _widen(values: Iterable[str | None]) -> list[str]:
-    out: set[str] = set()
-    for iri in values:
+def _values(written: Iterable[Any], prefixes: tuple[str, ...], widen: bool) -> Any:
+    """What a left operand sees: the values as written (so a policy naming a purpose by a plain
+    string still matches) and their concepts, widened where the scheme is hierarchical; one
+    value alone stays a single value. ``UNKNOWN`` when nothing was given."""
+    written = [w for w in written if w is not None]
+    out: set[str] = {w for w in written if isinstance(w, str)}
+    for iri in (concept_iri(v, *prefixes) for v in written):
         if iri:
-            out |= widened(iri)
-    return sorted(out)
+            out |= widened(iri) if widen else {iri}
+    if not out:
+        return UNKNOWN
+    return next(iter(out)) if len(out) == 1 else sorted(out)
 
 
 def _many(value: Any) -> list[Any]:
@@ -86,22 +92,14 @@ def _many(value: Any) -> list[Any]:
 
 def _claimed(name: str, *prefixes: str, widen: bool = True):  # noqa: ANN202
     def resolve(ctx: RequestContext) -> Any:
-        iris = [concept_iri(v, *prefixes) for v in _many(ctx.claims.get(name))]
-        iris = [i for i in iris if i]
-        if not iris:
-            return UNKNOWN
-        return _widen(iris) if widen else sorted(iris)
+        return _values(_many(ctx.claims.get(name)), prefixes, widen)
 
     return resolve
 
 
 def _fact(iri: str, *prefixes: str, widen: bool = True):  # noqa: ANN202
     def resolve(ctx: RequestContext) -> Any:
-        iris = [concept_iri(v, *prefixes) for v in _many(ctx.values.get(iri))]
-        iris = [i for i in iris if i]
-        if not iris:
-            return UNKNOWN
-        return _widen(iris) if widen else (iris[0] if len(iris) == 1 else sorted(iris))
+        return _values(_many(ctx.values.get(iri)), prefixes, widen)
 
     return resolve
 
@@ -109,7 +107,7 @@ def _fact(iri: str, *prefixes: str, widen: bool = True):  # noqa: ANN202
 def _purpose(ctx: RequestContext) -> Any:
     """The purpose the request states, else the purposes the requester declared (claims)."""
     if ctx.purpose:
-        return _widen([concept_iri(ctx.purpose, "purposes")])
+        return _values([ctx.purpose], ("purposes",), True)
     return _claimed("purposes", "purposes")(ctx)
 
 

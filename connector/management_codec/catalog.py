@@ -71,4 +71,20 @@ def render_catalog(
     catalog: dict[str, Any], *, processor: JsonLdProcessor | None = None
 ) -> dict[str, Any]:
     """A peer's DSP catalog (or dataset) re-compacted with the Management API context."""
-    return (processor or default_processor()).compact(catalog, RESPONSE_CONTEXT)
+    return (processor or default_processor()).compact(_with_odrl_terms(catalog), RESPONSE_CONTEXT)
+
+
+ODRL_CONTEXT = "http://www.w3.org/ns/odrl.jsonld"
+
+
+def _with_odrl_terms(document: dict[str, Any]) -> dict[str, Any]:
+    """Read a DSP document with the W3C ODRL context underneath the DSP one: the DSP context
+    defines only part of ODRL, and terms such as ``unit``, ``refinement`` or ``payAmount``
+    would otherwise be dropped on the way to the Management API."""
+    context = document.get("@context")
+    if context is None:
+        return document
+    contexts = context if isinstance(context, list) else [context]
+    if ODRL_CONTEXT in contexts:
+        return document
+    return {**document, "@context": [ODRL_CONTEXT, *contexts]}

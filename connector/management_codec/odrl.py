@@ -212,13 +212,17 @@ def _constraint(node: Fields) -> dict[str, Any]:
         if not members:
             fail(node.at(op), f"{node.at(op)} must list at least one constraint")
         return {op: members}
-    return {
+    constraint = {
         "leftOperand": _term(
             node.single("leftOperand", required=True), node.at("leftOperand"), "a left operand"
         ),
         "operator": _operator(node),
         "rightOperand": _right_operand(node),
     }
+    for name in ("unit", "dataType"):  # kept as the policy author wrote them
+        if node.present(name):
+            constraint[name] = node.text(name)
+    return constraint
 
 
 def _rule(node: Fields, kind: str) -> dict[str, Any]:
@@ -310,11 +314,15 @@ def _constraint_node(constraint: Mapping[str, Any]) -> dict[str, Any]:
     for op in LOGICAL_OPERATORS:
         if op in constraint:
             return {ODRL_NS + op: [_constraint_node(c) for c in constraint[op]]}
-    return {
+    node = {
         ODRL_NS + "leftOperand": {"@id": _iri(str(constraint["leftOperand"]))},
         ODRL_NS + "operator": {"@id": _iri(str(constraint["operator"]))},
         ODRL_NS + "rightOperand": _operand_node(constraint.get("rightOperand")),
     }
+    for name in ("unit", "dataType"):
+        if constraint.get(name):
+            node[ODRL_NS + name] = {"@id": _iri(str(constraint[name]))}
+    return node
 
 
 def _rule_node(rule: Mapping[str, Any], kind: str) -> dict[str, Any]:
