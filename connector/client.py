@@ -10,6 +10,15 @@ import aiohttp
 
 EDC_CONTEXT = {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"}
 ODRL = "http://www.w3.org/ns/odrl/2/"
+#: The prefixes of the Management API's responses (``odrl:``, ``karez:``, ...).
+RESPONSE_PREFIXES = {
+    "edc": "https://w3id.org/edc/v0.0.1/ns/",
+    "odrl": ODRL,
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "dct": "http://purl.org/dc/terms/",
+    "dspace": "https://w3id.org/dspace/2025/1/",
+    "karez": "https://w3id.org/karez/ns/",
+}
 
 
 class ManagementError(Exception):
@@ -125,7 +134,8 @@ class ManagementClient:
         policy["odrl:assigner" if prefixed else "assigner"] = {"@id": provider_id}
         policy["odrl:target" if prefixed else "target"] = {"@id": asset_id}
         body = {
-            "@context": {**EDC_CONTEXT, "odrl": ODRL}
+            # an offer copied from a catalog keeps the prefixes the catalog was written with
+            "@context": {**EDC_CONTEXT, **RESPONSE_PREFIXES}
             if prefixed
             else [EDC_CONTEXT, "http://www.w3.org/ns/odrl.jsonld"],
             "@type": "ContractRequest",

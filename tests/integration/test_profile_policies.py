@@ -113,3 +113,25 @@ async def test_unknown_operand_fails_closed(cluster_ds, http):
     assert "nobody-resolves-this" in n["errorDetail"]
     with pytest.raises(ManagementError):
         await cotton.call("GET", f"/v3/contractnegotiations/{n['@id']}/agreement")
+
+
+async def test_concepts_as_references_survive_the_round_trip(cluster_ds, http):
+    """An offer whose right operand is a reference ({"@id": concept}) comes back unchanged
+    through the consumer's Management API (the catalog's prefixes travel with it)."""
+    ds = cluster_ds
+    provider, cotton = ds.client(http, "provider"), ds.client(http, "cotton")
+    as_reference = [
+        {
+            "action": "use",
+            "constraint": [
+                {
+                    "leftOperand": K + "clusterMembership",
+                    "operator": "isAnyOf",
+                    "rightOperand": [{"@id": COTTON_10}],
+                }
+            ],
+        }
+    ]
+    await publish(provider, ds["provider"].folder, "cotton-ref", contract_permissions=as_reference)
+    n = await negotiate(cotton, ds["provider"], "cotton-ref")
+    assert n["state"] == "FINALIZED", n.get("errorDetail")
