@@ -265,6 +265,12 @@ def parse_policy(node: Fields, *, default_type: str = "Set") -> dict[str, Any]:
         value = policy.text(name)
         if value is not None:
             out[name] = value
+    conflict = policy.text("conflict")
+    if conflict is not None:  # perm, prohibit or invalid
+        out["conflict"] = conflict.removeprefix(ODRL_NS)
+    parents = policy.strings("inheritFrom")
+    if parents:
+        out["inheritFrom"] = parents
     for kind in RULE_KINDS:
         rules = [_rule(r, "duty" if kind == "obligation" else kind) for r in policy.children(kind)]
         if rules:
@@ -358,4 +364,8 @@ def policy_node(policy: Mapping[str, Any], *, default_type: str = "Set") -> dict
     if profiles:
         profiles = profiles if isinstance(profiles, list) else [profiles]
         node[ODRL_NS + "profile"] = [{"@id": p} for p in profiles]
+    if policy.get("conflict"):
+        node[ODRL_NS + "conflict"] = {"@id": _iri(str(policy["conflict"]))}
+    if policy.get("inheritFrom"):
+        node[ODRL_NS + "inheritFrom"] = [{"@id": p} for p in policy["inheritFrom"]]
     return node
