@@ -89,6 +89,7 @@ class PolicyDecider:
             ctx,
             profile_registry(),
             actions=profile_actions(),
+            trace=True,  # so a refusal can show the values its rule saw
         )
 
 

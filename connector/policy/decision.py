@@ -180,7 +180,7 @@ class Decision:
     def explain(self) -> list[str]:
         lines = [self._summary()]
         if not self.permitted and self.rule and self.matched_rule:
-            held = [c.describe() for c in self.matched_rule.constraints]
+            held = self._held_with_values()
             lines.append(
                 f"{self.rule} prohibits {self.matched_rule.describe_action()}"
                 + (f" and its constraints hold: {'; '.join(held)}" if held else "")
@@ -189,6 +189,19 @@ class Decision:
         lines += list(self.reasons)
         lines += [d.sentence() for d in self.duties]
         return lines
+
+    def _held_with_values(self) -> list[str]:
+        """The denying rule's constraints, with the values seen where the decision was traced."""
+        traced = next((r for r in self.rules if r.path == self.rule), None)
+        if traced is None or not traced.constraints:
+            return [c.describe() for c in self.matched_rule.constraints]  # type: ignore[union-attr]
+        out = []
+        for result in traced.constraints:
+            text = result.constraint.describe()
+            if not result.members and result.seen is not None:
+                text += f" (saw {render(result.seen)})"
+            out.append(text)
+        return out
 
     def _summary(self) -> str:
         action = compact(self.context.action)
