@@ -571,18 +571,7 @@ class NegotiationManager(ProcessManager):
             return
         kind, _, event = msg.message_type.partition(":")
         sent_state = SENDING_STATE.get((kind, event) if event else kind)
-        if n.role == CONSUMER and n.provider_pid is None and isinstance(body, dict):
-            ppid = body.get("providerPid")
-            if isinstance(ppid, str):
-                n.provider_pid = ppid
-        new_state = nsm.acknowledged(sent_state, n.state) if sent_state else None
-        if new_state is None:
-            if n.provider_pid is not None:
-                await s.update(n)
-            return
-        before = n.state
-        n.state = new_state
-        await self._save(s, n, previous_state=before)
+        new_state = await self._acknowledge(s, n, sent_state, body, nsm.acknowledged)
         if new_state == S.FINALIZED and n.role == CONSUMER and self.on_finalized is not None:
             for out in await self.on_finalized(s, n):
                 await s.enqueue(out)

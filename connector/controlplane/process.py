@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from connector.controlplane.decisions import PolicyDecider
 from connector.controlplane.events import callback_messages
-from connector.domain import KAREZ_NS, Json, OutboxMessage, now_ms
+from connector.domain import CONSUMER, KAREZ_NS, Json, OutboxMessage, now_ms
 from connector.errors import NotFound, ValidationFailure
 from connector.store.base import ConcurrentUpdate, Session, Store
 
@@ -127,3 +127,29 @@ class ProcessManager:
             new=new,
             payload=self._payload(process),
         )
+
+    async def _acknowledge(
+        self,
+        s: Session,
+        process: Any,
+        sent_state: str | None,
+        body: Any,
+        acknowledged: Callable[[str, str], str | None],
+    ) -> str | None:
+        """The peer acknowledged what ``process`` sent in ``sent_state``: learn the provider's pid
+        from the answer and take the ACK's transition (none if the process moved on meanwhile).
+        Returns the new state, if any."""
+        learned = False
+        if process.role == CONSUMER and process.provider_pid is None and isinstance(body, dict):
+            ppid = body.get("providerPid")
+            if isinstance(ppid, str):
+                process.provider_pid, learned = ppid, True
+        new_state = acknowledged(sent_state, process.state) if sent_state else None
+        if new_state is None:
+            if learned:
+                await s.update(process)
+            return None
+        before = process.state
+        process.state = new_state
+        await self._save(s, process, previous_state=before)
+        return new_state

@@ -426,19 +426,7 @@ class TransferManager(ProcessManager):
         if t is None:
             return
         key: Any = (msg.message_type, t.role) if msg.message_type == START else msg.message_type
-        sent_state = SENDING_STATE.get(key)
-        if t.role == CONSUMER and t.provider_pid is None and isinstance(body, dict):
-            ppid = body.get("providerPid")
-            if isinstance(ppid, str):
-                t.provider_pid = ppid
-        new_state = tsm.acknowledged(sent_state, t.state) if sent_state else None
-        if new_state is None:
-            if t.provider_pid is not None:
-                await s.update(t)
-            return
-        before = t.state
-        t.state = new_state
-        await self._save(s, t, previous_state=before)
+        await self._acknowledge(s, t, SENDING_STATE.get(key), body, tsm.acknowledged)
 
     async def on_failed(self, s: Session, msg: OutboxMessage, error: str) -> None:
         t = await s.get(TransferProcess, msg.process_id)
