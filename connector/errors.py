@@ -85,12 +85,6 @@ class Forbidden(KarezError):
     error_type = "Forbidden"
 
 
-class PolicyDenied(KarezError):
-    """A policy decision refused access; ``reasons`` carry the explanation."""
-
-    status = 403
-    error_type = "PolicyDenied"
-
 
 class PeerError(KarezError):
     """A counter-party answered with an error or could not be reached."""

@@ -77,9 +77,6 @@ class OutboxWorker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
 
-    def wake(self) -> None:
-        self._wake.set()
-
     @property
     def owner(self) -> str:
         return self._owner

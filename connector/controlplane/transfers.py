@@ -161,7 +161,7 @@ class TransferManager(ProcessManager):
         self, s: Session, agreement: ContractAgreement, transfer_id: str | None = None
     ) -> str | None:
         """Re-evaluate the agreement's policy as a transfer starts (this start is one more use)."""
-        return await agreement_problem(self._decider, s, agreement, transfer_id, starting=True)
+        return await agreement_problem(self._decider, s, agreement, transfer_id)
 
     # ------------------------------------------------------------------ consumer API
     async def initiate(
@@ -475,7 +475,7 @@ class DataAccess:
             agreement = await s.get(ContractAgreement, agreement_id)
             if agreement is None:
                 raise Forbidden("the agreement no longer exists")
-            problem = await agreement_problem(self._decider, s, agreement, t.id, starting=False)
+            problem = await agreement_problem(self._decider, s, agreement, t.id)
         if problem:
             raise Forbidden(problem)
         if not t.content_data_address:
@@ -494,11 +494,9 @@ async def agreement_problem(
     s: Session,
     agreement: ContractAgreement,
     transfer_id: str | None,
-    *,
-    starting: bool,
 ) -> str | None:
     """Why the agreement's policy no longer grants the data (time windows, use counts, dataset
-    facts), or None. ``starting``: this transfer's start counts as one more use."""
+    facts), or None. The transfer ``transfer_id`` (starting or started) counts as one use."""
     others = [
         t
         for t in await s.transfers_for_agreement(agreement.id)
