@@ -14,15 +14,15 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
-from connector.domain import OutboxMessage, TransferProcess, now_ms
-from connector.errors import Conflict, NotFound
+from connector.domain import now_ms
 from connector.store import codec
-from connector.store.base import ConcurrentUpdate, Session, Store, entity_id
+from connector.store.base import Session, Store
+from connector.store.sql import SqlSession, Statements
 
 T = TypeVar("T")
 
@@ -111,53 +111,9 @@ def split_url(url: str) -> tuple[str, str | None]:
 # --- statements ----------------------------------------------------------------------------
 
 
-def _marks(n: int, start: int = 1) -> str:
-    return ", ".join(f"${i}" for i in range(start, start + n))
-
-
-class _ProcessSql(NamedTuple):
-    insert: str
-    update: str
-    get: str
-    version: str
-    delete: str
-    list: str
-
-
-def _process_sql(table: str, columns: tuple[str, ...]) -> _ProcessSql:
-    sets = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns[1:], start=1))
-    n = len(columns)
-    return _ProcessSql(
-        insert=f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({_marks(n)}) "
-        "ON CONFLICT DO NOTHING",
-        update=f"UPDATE {table} SET {sets} WHERE id = ${n} AND version = ${n + 1}",
-        get=f"SELECT body FROM {table} WHERE id = $1",
-        version=f"SELECT version FROM {table} WHERE id = $1",
-        delete=f"DELETE FROM {table} WHERE id = $1",
-        list=f"SELECT body FROM {table} ORDER BY created_at, id",
-    )
-
-
-_PROCESS_SQL = {cls: _process_sql(*spec) for cls, spec in codec.PROCESS_TABLES.items()}
-
-_ENTITY_INSERT = (
-    "INSERT INTO entities (kind, id, body, created_at) VALUES ($1, $2, $3, $4) "
-    "ON CONFLICT DO NOTHING"
-)
-_ENTITY_UPDATE = "UPDATE entities SET body = $1, created_at = $2 WHERE kind = $3 AND id = $4"
-_ENTITY_GET = "SELECT body FROM entities WHERE kind = $1 AND id = $2"
-_ENTITY_DELETE = "DELETE FROM entities WHERE kind = $1 AND id = $2"
-_ENTITY_LIST = "SELECT body FROM entities WHERE kind = $1 ORDER BY created_at, id"
-_TRANSFERS_FOR_AGREEMENT = (
-    "SELECT body FROM transfers WHERE agreement_id = $1 ORDER BY created_at, id"
-)
-
-_OUTBOX_COLS = ", ".join(codec.OUTBOX_COLUMNS)
-_OUTBOX_INSERT = (
-    f"INSERT INTO outbox ({_OUTBOX_COLS}) VALUES ({_marks(len(codec.OUTBOX_COLUMNS))}) "
-    "ON CONFLICT DO NOTHING"
-)
-_OUTBOX_CLAIM = f"""
+_STATEMENTS = Statements(
+    lambda i: f"${i}",
+    claim=f"""
     UPDATE outbox AS o SET lease_owner = $1, lease_until = $2
     FROM (
         SELECT id FROM outbox
@@ -167,32 +123,8 @@ _OUTBOX_CLAIM = f"""
     ) AS due
     WHERE o.id = due.id
     RETURNING {", ".join(f"o.{c}" for c in codec.OUTBOX_COLUMNS)}
-"""
-_OUTBOX_FINISH = "DELETE FROM outbox WHERE id = $1"
-_OUTBOX_RELEASE = "UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1"
-_OUTBOX_RETRY = """
-    UPDATE outbox SET attempts = $1, next_attempt_at = $2, last_error = $3,
-        lease_owner = NULL, lease_until = NULL
-    WHERE id = $4
-"""
-_OUTBOX_FOR = f"SELECT {_OUTBOX_COLS} FROM outbox WHERE process_id = $1 ORDER BY created_at, id"
-_OUTBOX_NEXT_DUE = (
-    "SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > next_attempt_at"
-    " THEN lease_until ELSE next_attempt_at END) FROM outbox"
+""",
 )
-
-_FIND_FIELDS = ("counter_party_id", "consumer_pid", "provider_pid")
-_find_sql_cache: dict[tuple[str, tuple[str, ...]], str] = {}
-
-
-def _find_sql(table: str, fields: tuple[str, ...]) -> str:
-    key = (table, fields)
-    sql = _find_sql_cache.get(key)
-    if sql is None:
-        where = " AND ".join(f"{f} = ${i}" for i, f in enumerate(("role", *fields), start=1))
-        sql = f"SELECT body FROM {table} WHERE {where} ORDER BY created_at, id LIMIT 1"
-        _find_sql_cache[key] = sql
-    return sql
 
 
 def _row_count(status: str) -> int:
@@ -203,115 +135,17 @@ def _row_count(status: str) -> int:
 # --- session -------------------------------------------------------------------------------
 
 
-class _PgSession(Session):
+class _PgSession(SqlSession):
+    sql = _STATEMENTS
+
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
     async def _write(self, sql: str, params: Sequence[Any]) -> int:
         return _row_count(await self._conn.execute(sql, *params))
 
-    # --- entities ---
-    async def insert(self, obj: object) -> None:
-        kind, oid = codec.kind_of(type(obj)), entity_id(obj)
-        sql = _PROCESS_SQL.get(type(obj))
-        if sql is not None:
-            cols = codec.PROCESS_TABLES[type(obj)][1]
-            values = codec.process_values(obj, cols, obj.version)  # type: ignore[attr-defined]
-            count = await self._write(sql.insert, values)
-        else:
-            params = (kind, oid, codec.encode(obj), codec.created_at(obj))
-            count = await self._write(_ENTITY_INSERT, params)
-        if count == 0:
-            raise Conflict(f"{kind} {oid} already exists", invalid_value=oid)
-
-    async def update(self, obj: object) -> None:
-        oid = entity_id(obj)
-        sql = _PROCESS_SQL.get(type(obj))
-        if sql is None:
-            kind = codec.kind_of(type(obj))
-            params = (codec.encode(obj), codec.created_at(obj), kind, oid)
-            if await self._write(_ENTITY_UPDATE, params) == 0:
-                raise NotFound(f"{kind} {oid} not found", invalid_value=oid)
-            return
-        expected: int = obj.version  # type: ignore[attr-defined]
-        cols = codec.PROCESS_TABLES[type(obj)][1]
-        values = codec.process_values(obj, cols, expected + 1)
-        if await self._write(sql.update, (*values[1:], oid, expected)) == 1:
-            obj.version = expected + 1  # type: ignore[attr-defined]
-            return
-        stored = await self._conn.fetchval(sql.version, oid)
-        kind = codec.kind_of(type(obj))
-        if stored is None:
-            raise NotFound(f"{kind} {oid} not found", invalid_value=oid)
-        raise ConcurrentUpdate(
-            f"{kind} {oid} was changed concurrently (version {stored}, expected {expected})",
-            invalid_value=oid,
-        )
-
-    async def get(self, cls: type[T], id: str) -> T | None:
-        sql = _PROCESS_SQL.get(cls)
-        if sql is not None:
-            body = await self._conn.fetchval(sql.get, id)
-        else:
-            body = await self._conn.fetchval(_ENTITY_GET, codec.kind_of(cls), id)
-        return None if body is None else codec.decode(cls, body)
-
-    async def delete(self, cls: type, id: str) -> bool:
-        sql = _PROCESS_SQL.get(cls)
-        if sql is not None:
-            return await self._write(sql.delete, (id,)) > 0
-        return await self._write(_ENTITY_DELETE, (codec.kind_of(cls), id)) > 0
-
-    async def list(self, cls: type[T]) -> list[T]:
-        sql = _PROCESS_SQL.get(cls)
-        if sql is not None:
-            rows = await self._conn.fetch(sql.list)
-        else:
-            rows = await self._conn.fetch(_ENTITY_LIST, codec.kind_of(cls))
-        return [codec.decode(cls, row[0]) for row in rows]
-
-    async def _find(self, cls: type[T], role: str, criteria: dict[str, str | None]) -> T | None:
-        fields = tuple(f for f in _FIND_FIELDS if criteria[f] is not None)
-        table = codec.PROCESS_TABLES[cls][0]
-        params = (role, *(criteria[f] for f in fields))
-        body = await self._conn.fetchval(_find_sql(table, fields), *params)
-        return None if body is None else codec.decode(cls, body)
-
-    async def transfers_for_agreement(self, agreement_id: str) -> list[TransferProcess]:
-        rows = await self._conn.fetch(_TRANSFERS_FOR_AGREEMENT, agreement_id)
-        return [codec.decode(TransferProcess, row[0]) for row in rows]
-
-    # --- outbox ---
-    async def enqueue(self, msg: OutboxMessage) -> None:
-        if await self._write(_OUTBOX_INSERT, codec.outbox_values(msg)) == 0:
-            raise Conflict(f"outbox message {msg.id} already exists", invalid_value=msg.id)
-
-    async def claim_outbox(
-        self, owner: str, now: int, lease_ms: int, limit: int
-    ) -> list[OutboxMessage]:
-        if limit <= 0:
-            return []
-        rows = await self._conn.fetch(_OUTBOX_CLAIM, owner, now + lease_ms, now, limit)
-        msgs = [codec.outbox_from_row(r) for r in rows]
-        msgs.sort(key=lambda m: (m.created_at, m.id))
-        return msgs
-
-    async def finish_outbox(self, msg_id: str) -> None:
-        await self._conn.execute(_OUTBOX_FINISH, msg_id)
-
-    async def retry_outbox(
-        self, msg_id: str, attempts: int, next_attempt_at: int, error: str
-    ) -> None:
-        await self._conn.execute(_OUTBOX_RETRY, attempts, next_attempt_at, error, msg_id)
-
-    async def release_leases(self, owner: str) -> int:
-        return await self._write(_OUTBOX_RELEASE, (owner,))
-
-    async def outbox_for(self, process_id: str) -> list[OutboxMessage]:
-        return [codec.outbox_from_row(r) for r in await self._conn.fetch(_OUTBOX_FOR, process_id)]
-
-    async def next_outbox_due(self) -> int | None:
-        return await self._conn.fetchval(_OUTBOX_NEXT_DUE)
+    async def _read(self, sql: str, params: Sequence[Any]) -> Sequence[Sequence[Any]]:
+        return await self._conn.fetch(sql, *params)
 
 
 # --- store ---------------------------------------------------------------------------------

@@ -10,10 +10,10 @@ A session is a ``BEGIN IMMEDIATE`` transaction, started lazily by its first stat
 that runs no statement costs nothing). Sessions are serialized with an ``asyncio.Lock``; reads go
 through a session too.
 
-A round trip to aiosqlite's thread costs far more than a small statement, so each statement is
-exactly one trip (the first one carries the ``BEGIN``), plus one for ``COMMIT``. The trips run a
-function of this module on that thread (``Connection._execute``, aiosqlite's own queueing
-primitive) with one reused cursor; the sqlite3 statement cache keeps statements prepared.
+In the threaded mode each statement is exactly one trip to that thread (the first one carries
+the ``BEGIN``), plus one for ``COMMIT``, through ``Connection._execute`` (aiosqlite's own queueing
+primitive) with one reused cursor. The statements themselves are shared with PostgreSQL
+(``connector.store.sql``); the sqlite3 statement cache keeps them prepared.
 """
 
 from __future__ import annotations
@@ -23,14 +23,13 @@ import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 import aiosqlite
 
-from connector.domain import OutboxMessage, TransferProcess, now_ms
-from connector.errors import Conflict, NotFound
-from connector.store import codec
-from connector.store.base import ConcurrentUpdate, Session, Store, entity_id
+from connector.domain import now_ms
+from connector.store.base import Session, Store
+from connector.store.sql import OUTBOX_COLS, SqlSession, Statements
 
 T = TypeVar("T")
 
@@ -114,82 +113,18 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
 # --- statements ----------------------------------------------------------------------------
 
 
-class _ProcessSql(NamedTuple):
-    insert: str
-    update: str
-    get: str
-    version: str
-    delete: str
-    list: str
-
-
-def _process_sql(table: str, columns: tuple[str, ...]) -> _ProcessSql:
-    marks = ", ".join("?" for _ in columns)
-    sets = ", ".join(f"{c} = ?" for c in columns[1:])
-    return _ProcessSql(
-        insert=f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "
-        "ON CONFLICT DO NOTHING",
-        update=f"UPDATE {table} SET {sets} WHERE id = ? AND version = ?",
-        get=f"SELECT body FROM {table} WHERE id = ?",
-        version=f"SELECT version FROM {table} WHERE id = ?",
-        delete=f"DELETE FROM {table} WHERE id = ?",
-        list=f"SELECT body FROM {table} ORDER BY created_at, id",
-    )
-
-
-_PROCESS_SQL = {cls: _process_sql(*spec) for cls, spec in codec.PROCESS_TABLES.items()}
-
-_ENTITY_INSERT = (
-    "INSERT INTO entities (kind, id, body, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
-)
-_ENTITY_UPDATE = "UPDATE entities SET body = ?, created_at = ? WHERE kind = ? AND id = ?"
-_ENTITY_GET = "SELECT body FROM entities WHERE kind = ? AND id = ?"
-_ENTITY_DELETE = "DELETE FROM entities WHERE kind = ? AND id = ?"
-_ENTITY_LIST = "SELECT body FROM entities WHERE kind = ? ORDER BY created_at, id"
-
-_TRANSFERS_FOR_AGREEMENT = (
-    "SELECT body FROM transfers WHERE agreement_id = ? ORDER BY created_at, id"
-)
-
-_OUTBOX_COLS = ", ".join(codec.OUTBOX_COLUMNS)
-_OUTBOX_INSERT = (
-    f"INSERT INTO outbox ({_OUTBOX_COLS}) "
-    f"VALUES ({', '.join('?' for _ in codec.OUTBOX_COLUMNS)}) ON CONFLICT DO NOTHING"
-)
-_OUTBOX_CLAIM = f"""
-    UPDATE outbox SET lease_owner = ?, lease_until = ?
+_STATEMENTS = Statements(
+    lambda i: f"?{i}",
+    claim=f"""
+    UPDATE outbox SET lease_owner = ?1, lease_until = ?2
     WHERE id IN (
         SELECT id FROM outbox
-        WHERE next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
-        ORDER BY created_at, id LIMIT ?
+        WHERE next_attempt_at <= ?3 AND (lease_until IS NULL OR lease_until <= ?3)
+        ORDER BY created_at, id LIMIT ?4
     )
-    RETURNING {_OUTBOX_COLS}
-"""
-_OUTBOX_FINISH = "DELETE FROM outbox WHERE id = ?"
-_OUTBOX_RELEASE = "UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?"
-_OUTBOX_RETRY = """
-    UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?,
-        lease_owner = NULL, lease_until = NULL
-    WHERE id = ?
-"""
-_OUTBOX_FOR = f"SELECT {_OUTBOX_COLS} FROM outbox WHERE process_id = ? ORDER BY created_at, id"
-_OUTBOX_NEXT_DUE = (
-    "SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > next_attempt_at"
-    " THEN lease_until ELSE next_attempt_at END) FROM outbox"
+    RETURNING {OUTBOX_COLS}
+""",
 )
-
-_FIND_FIELDS = ("counter_party_id", "consumer_pid", "provider_pid")
-_find_sql_cache: dict[tuple[str, tuple[str, ...]], str] = {}
-
-
-def _find_sql(table: str, fields: tuple[str, ...]) -> str:
-    key = (table, fields)
-    sql = _find_sql_cache.get(key)
-    if sql is None:
-        where = " AND ".join(f"{f} = ?" for f in ("role", *fields))
-        sql = f"SELECT body FROM {table} WHERE {where} ORDER BY created_at, id LIMIT 1"
-        _find_sql_cache[key] = sql
-    return sql
 
 
 # --- session -------------------------------------------------------------------------------
@@ -218,7 +153,9 @@ def _end(cur: sqlite3.Cursor, sql: str) -> None:
         cur.execute(sql)
 
 
-class _SqliteSession(Session):
+class _SqliteSession(SqlSession):
+    sql = _STATEMENTS
+
     def __init__(self, call: _Call, cursor: sqlite3.Cursor) -> None:
         self._call = call  # runs a function on the connection's thread
         self._cur = cursor
@@ -252,112 +189,6 @@ class _SqliteSession(Session):
             await self._call(_end, self._cur, "ROLLBACK")
 
     # --- entities ---
-    async def insert(self, obj: object) -> None:
-        kind, oid = codec.kind_of(type(obj)), entity_id(obj)
-        sql = _PROCESS_SQL.get(type(obj))
-        if sql is not None:
-            cols = codec.PROCESS_TABLES[type(obj)][1]
-            values = codec.process_values(obj, cols, obj.version)  # type: ignore[attr-defined]
-            count = await self._write(sql.insert, values)
-        else:
-            params = (kind, oid, codec.encode(obj), codec.created_at(obj))
-            count = await self._write(_ENTITY_INSERT, params)
-        if count == 0:
-            raise Conflict(f"{kind} {oid} already exists", invalid_value=oid)
-
-    async def update(self, obj: object) -> None:
-        oid = entity_id(obj)
-        sql = _PROCESS_SQL.get(type(obj))
-        if sql is None:
-            kind = codec.kind_of(type(obj))
-            params = (codec.encode(obj), codec.created_at(obj), kind, oid)
-            if await self._write(_ENTITY_UPDATE, params) == 0:
-                raise NotFound(f"{kind} {oid} not found", invalid_value=oid)
-            return
-        expected: int = obj.version  # type: ignore[attr-defined]
-        cols = codec.PROCESS_TABLES[type(obj)][1]
-        values = codec.process_values(obj, cols, expected + 1)
-        if await self._write(sql.update, (*values[1:], oid, expected)) == 1:
-            obj.version = expected + 1  # type: ignore[attr-defined]
-            return
-        rows = await self._read(sql.version, (oid,))
-        kind = codec.kind_of(type(obj))
-        if not rows:
-            raise NotFound(f"{kind} {oid} not found", invalid_value=oid)
-        raise ConcurrentUpdate(
-            f"{kind} {oid} was changed concurrently (version {rows[0][0]}, expected {expected})",
-            invalid_value=oid,
-        )
-
-    async def get(self, cls: type[T], id: str) -> T | None:
-        sql = _PROCESS_SQL.get(cls)
-        if sql is not None:
-            rows = await self._read(sql.get, (id,))
-        else:
-            rows = await self._read(_ENTITY_GET, (codec.kind_of(cls), id))
-        for (body,) in rows:
-            return codec.decode(cls, body)
-        return None
-
-    async def delete(self, cls: type, id: str) -> bool:
-        sql = _PROCESS_SQL.get(cls)
-        if sql is not None:
-            return await self._write(sql.delete, (id,)) > 0
-        return await self._write(_ENTITY_DELETE, (codec.kind_of(cls), id)) > 0
-
-    async def list(self, cls: type[T]) -> list[T]:
-        sql = _PROCESS_SQL.get(cls)
-        if sql is not None:
-            rows = await self._read(sql.list, ())
-        else:
-            rows = await self._read(_ENTITY_LIST, (codec.kind_of(cls),))
-        return [codec.decode(cls, body) for (body,) in rows]
-
-    async def _find(self, cls: type[T], role: str, criteria: dict[str, str | None]) -> T | None:
-        fields = tuple(f for f in _FIND_FIELDS if criteria[f] is not None)
-        table = codec.PROCESS_TABLES[cls][0]
-        params = (role, *(criteria[f] for f in fields))
-        for (body,) in await self._read(_find_sql(table, fields), params):
-            return codec.decode(cls, body)
-        return None
-
-    async def transfers_for_agreement(self, agreement_id: str) -> list[TransferProcess]:
-        rows = await self._read(_TRANSFERS_FOR_AGREEMENT, (agreement_id,))
-        return [codec.decode(TransferProcess, body) for (body,) in rows]
-
-    # --- outbox ---
-    async def enqueue(self, msg: OutboxMessage) -> None:
-        if await self._write(_OUTBOX_INSERT, codec.outbox_values(msg)) == 0:
-            raise Conflict(f"outbox message {msg.id} already exists", invalid_value=msg.id)
-
-    async def claim_outbox(
-        self, owner: str, now: int, lease_ms: int, limit: int
-    ) -> list[OutboxMessage]:
-        if limit <= 0:
-            return []
-        rows = await self._read(_OUTBOX_CLAIM, (owner, now + lease_ms, now, now, limit))
-        msgs = [codec.outbox_from_row(r) for r in rows]
-        msgs.sort(key=lambda m: (m.created_at, m.id))
-        return msgs
-
-    async def finish_outbox(self, msg_id: str) -> None:
-        await self._write(_OUTBOX_FINISH, (msg_id,))
-
-    async def retry_outbox(
-        self, msg_id: str, attempts: int, next_attempt_at: int, error: str
-    ) -> None:
-        await self._write(_OUTBOX_RETRY, (attempts, next_attempt_at, error, msg_id))
-
-    async def release_leases(self, owner: str) -> int:
-        return await self._write(_OUTBOX_RELEASE, (owner,))
-
-    async def outbox_for(self, process_id: str) -> list[OutboxMessage]:
-        return [codec.outbox_from_row(r) for r in await self._read(_OUTBOX_FOR, (process_id,))]
-
-    async def next_outbox_due(self) -> int | None:
-        for (due,) in await self._read(_OUTBOX_NEXT_DUE, ()):
-            return due
-        return None
 
 
 # --- store ---------------------------------------------------------------------------------
