@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from connector.controlplane.decisions import PolicyDecider, permitted
+from connector.controlplane.decisions import PolicyDecider, flatten, permitted
 from connector.controlplane.offers import make_offer
 from connector.domain import (
     EDC_NS,
@@ -71,6 +72,11 @@ class CatalogService:
             policies = {p.id: p for p in await s.list(PolicyDefinition)}
             assets = await s.list(Asset)
         rendered = [render_asset(a) for a in assets]
+
+        def lookup(iri: str) -> Json | None:
+            found = policies.get(iri)
+            return None if found is None else found.policy
+
         by_id = {a.id: a for a in assets}
         visible: dict[str, tuple[Asset, list[Json]]] = {}
         for definition in definitions:
@@ -84,11 +90,14 @@ class CatalogService:
             for item in apply(rendered, spec):
                 asset = by_id[item["@id"]]
                 # the access policy may read facts about the dataset: decided per asset
-                decision = self._decider.decide(access.policy, requester, "catalog", asset=asset)
+                decision = self._decider.decide(
+                    flatten(access.policy, lookup), requester, "catalog", asset=asset
+                )
                 if not permitted(decision):
                     continue
                 entry = visible.setdefault(asset.id, (asset, []))
-                entry[1].append(make_offer(definition, asset, contract, self._participant_id))
+                terms = replace(contract, policy=flatten(contract.policy, lookup))
+                entry[1].append(make_offer(definition, asset, terms, self._participant_id))
         return visible
 
     def _dataset(self, asset: Asset, offers: list[Json]) -> Json:

@@ -7,6 +7,7 @@ identity issue lands they come from the configured list of trusted participants.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Protocol
@@ -16,8 +17,11 @@ from connector.controlplane.profile_operands import (
     profile_actions,
     profile_registry,
 )
-from connector.domain import Asset, Json
+from connector.domain import Asset, Json, PolicyDefinition
+from connector.errors import ValidationFailure
 from connector.policy import Decision, Policy, RequestContext, evaluate, parse_policy
+from connector.policy.inherit import resolve_inheritance
+from connector.store.base import Session
 
 
 class ClaimsSource(Protocol):
@@ -68,6 +72,7 @@ class PolicyDecider:
         agreement_time: datetime | None = None,
         use_count: int | None = None,
         now: datetime | None = None,
+        parents: dict[str, Json] | None = None,
     ) -> Decision | None:
         """The engine's decision, or None for a policy without rules (open, as in EDC)."""
         if not has_rules(policy):
@@ -89,6 +94,7 @@ class PolicyDecider:
             ctx,
             profile_registry(),
             actions=profile_actions(),
+            lookup=(parents or {}).get,
             trace=True,  # so a refusal can show the values its rule saw
         )
 
@@ -103,3 +109,47 @@ def explanation(decision: Decision | None) -> list[str]:
 
 def record(decision: Decision | None) -> Json | None:
     return None if decision is None else decision.to_record()
+
+
+MAX_ANCESTORS = 16
+
+
+async def policy_ancestors(session: Session, policy: Json) -> dict[str, Json]:
+    """The policies ``policy`` inherits from (``inheritFrom`` names policy definitions),
+    transitively and bounded; a missing one is left out, so the decision fails closed."""
+    found: dict[str, Json] = {}
+    todo = list(_parent_ids(policy))
+    while todo and len(found) < MAX_ANCESTORS:
+        iri = todo.pop()
+        if iri in found:
+            continue
+        definition = await session.get(PolicyDefinition, iri)
+        if definition is None:
+            continue
+        found[iri] = definition.policy
+        todo.extend(_parent_ids(definition.policy))
+    return found
+
+
+def _parent_ids(policy: Json) -> list[str]:
+    parents = policy.get("inheritFrom") or []
+    return [str(p) for p in (parents if isinstance(parents, list) else [parents])]
+
+
+def flatten(policy: Json, lookup: Callable[[str], Json | None]) -> Json:
+    """``policy`` with the rules it inherits merged in, as a self-contained policy (what an
+    offer shows and an agreement records). Unchanged if it inherits nothing or a parent is
+    missing; then the decision fails closed and says which."""
+    if not policy.get("inheritFrom"):
+        return policy
+    try:
+        return resolve_inheritance(parse_policy(policy), lookup).to_json()
+    except ValidationFailure:
+        return policy
+
+
+async def resolved_policy(session: Session, policy: Json) -> Json:
+    """:func:`flatten` with the parents read from the store."""
+    if not policy.get("inheritFrom"):
+        return policy
+    return flatten(policy, (await policy_ancestors(session, policy)).get)

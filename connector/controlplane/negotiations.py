@@ -11,10 +11,17 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from connector.controlplane.decisions import PolicyDecider, explanation, permitted, record
+from connector.controlplane.decisions import (
+    PolicyDecider,
+    explanation,
+    permitted,
+    record,
+    resolved_policy,
+)
 from connector.controlplane.offers import agreement_from_offer, make_offer, parse_offer_id
 from connector.controlplane.process import (
     APPROVAL,
@@ -342,6 +349,8 @@ class NegotiationManager(ProcessManager):
                 if existing is not None:  # a repeated request: answer as before
                     return existing, nsm.dsp_state(existing.state)
                 definition, asset, contract = await self._offered_terms(s, offer)
+                # the terms as offered: inherited rules merged in, as the catalog showed them
+                contract = replace(contract, policy=await resolved_policy(s, contract.policy))
                 nid = new_urn()
                 n = ContractNegotiation(
                     id=nid,
@@ -370,7 +379,10 @@ class NegotiationManager(ProcessManager):
                     reason = f"request does not match offer {offer['@id']}: {why}"
                 else:
                     decision = self._decider.decide(
-                        contract.policy, caller, "negotiation", asset=asset
+                        contract.policy,
+                        caller,
+                        "negotiation",
+                        asset=asset,
                     )
                     n.decision = record(decision)
                     if not permitted(decision):

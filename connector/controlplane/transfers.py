@@ -11,7 +11,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from connector.controlplane.decisions import PolicyDecider, explanation, permitted
+from connector.controlplane.decisions import (
+    PolicyDecider,
+    explanation,
+    permitted,
+    policy_ancestors,
+)
 from connector.controlplane.edr_refresh import stamp_expiry
 from connector.controlplane.process import (
     APPROVAL,
@@ -512,6 +517,7 @@ async def agreement_problem(
         asset=asset,
         agreement_time=datetime.fromtimestamp(agreement.signing_date / 1000, UTC),
         use_count=uses,
+        parents=await policy_ancestors(s, agreement.policy),
     )
     if permitted(decision):
         return None

@@ -135,3 +135,80 @@ async def test_concepts_as_references_survive_the_round_trip(cluster_ds, http):
     await publish(provider, ds["provider"].folder, "cotton-ref", contract_permissions=as_reference)
     n = await negotiate(cotton, ds["provider"], "cotton-ref")
     assert n["state"] == "FINALIZED", n.get("errorDetail")
+
+
+async def test_inherited_rules_are_offered_and_enforced(cluster_ds, http):
+    """A contract policy that inherits from another (inheritFrom names a policy definition) is
+    offered with the inherited rules merged in (ODRL: the rules add up), and all are enforced."""
+    ds = cluster_ds
+    provider = ds.client(http, "provider")
+    cotton, oil = ds.client(http, "cotton"), ds.client(http, "oil")
+    # the parent forbids the oil and gas cluster; the child grants use until 2099
+    await provider.create_policy(
+        "cotton-members",
+        [],
+        prohibitions=[
+            {
+                "action": "use",
+                "constraint": [
+                    {
+                        "leftOperand": K + "clusterMembership",
+                        "operator": "isAnyOf",
+                        "rightOperand": [K + "cluster10/oil-gas"],
+                    }
+                ],
+            }
+        ],
+    )
+    await provider.call(
+        "POST",
+        "/v3/policydefinitions",
+        {
+            "@context": [
+                {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"},
+                "http://www.w3.org/ns/odrl.jsonld",
+            ],
+            "@id": "cotton-until-2099",
+            "policy": {
+                "@type": "Set",
+                "inheritFrom": "cotton-members",
+                "permission": [
+                    {
+                        "action": "use",
+                        "constraint": [
+                            {
+                                "leftOperand": "dateTime",
+                                "operator": "lt",
+                                "rightOperand": "2099-01-01T00:00:00Z",
+                            }
+                        ],
+                    }
+                ],
+            },
+        },
+    )
+    await publish(provider, ds["provider"].folder, "inherited", contract_permissions=None)
+    await provider.call(
+        "PUT",
+        "/v3/contractdefinitions",
+        {
+            "@context": {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"},
+            "@id": "def-inherited",
+            "accessPolicyId": "policy-inherited",
+            "contractPolicyId": "cotton-until-2099",
+            "assetsSelector": [
+                {
+                    "operandLeft": "https://w3id.org/edc/v0.0.1/ns/id",
+                    "operator": "=",
+                    "operandRight": "inherited",
+                }
+            ],
+        },
+    )
+    n = await negotiate(cotton, ds["provider"], "inherited")
+    assert n["state"] == "FINALIZED", n.get("errorDetail")
+    agreement = await cotton.call("GET", f"/v3/contractnegotiations/{n['@id']}/agreement")
+    assert "clusterMembership" in str(agreement["policy"])  # the inherited rule is agreed
+    refused = await negotiate(oil, ds["provider"], "inherited")
+    assert refused["state"] == "TERMINATED"
+    assert "clusterMembership" in refused["errorDetail"], refused["errorDetail"]
