@@ -225,10 +225,32 @@ def _constraint(node: Fields) -> dict[str, Any]:
     return constraint
 
 
+def _entity(node: Fields, name: str) -> Any:
+    """A rule's target or party: an IRI, or a collection (``source`` and ``refinement``s)."""
+    item = node.single(name)
+    if item is None:
+        return None
+    if not isinstance(item, dict) or set(item) <= {"@id"}:
+        return node.text(name)
+    sub = odrl_fields(item, node.at(name))
+    out: dict[str, Any] = {}
+    if sub.id:
+        out["@id"] = sub.id
+    if sub.types:
+        out["@type"] = _term_from_iri(sub.types[0])
+    source = sub.text("source")
+    if source:
+        out["source"] = source
+    refinements = [_constraint(c) for c in sub.children("refinement")]
+    if refinements:
+        out["refinement"] = refinements
+    return out
+
+
 def _rule(node: Fields, kind: str) -> dict[str, Any]:
     rule: dict[str, Any] = {"action": _action(node)}
     for name in ("target", "assigner", "assignee"):
-        value = node.text(name)
+        value = _entity(node, name)
         if value is not None:
             rule[name] = value
     constraints = [_constraint(c) for c in node.children("constraint")]
@@ -331,13 +353,29 @@ def _constraint_node(constraint: Mapping[str, Any]) -> dict[str, Any]:
     return node
 
 
+def _entity_node(entity: Mapping[str, Any]) -> dict[str, Any]:
+    node: dict[str, Any] = {}
+    if entity.get("@id"):
+        node["@id"] = entity["@id"]
+    if entity.get("@type"):
+        node["@type"] = [_iri(str(entity["@type"]))]
+    if entity.get("source"):
+        node[ODRL_NS + "source"] = {"@id": _id(entity["source"])}
+    if entity.get("refinement"):
+        node[ODRL_NS + "refinement"] = [_constraint_node(c) for c in entity["refinement"]]
+    return node
+
+
 def _rule_node(rule: Mapping[str, Any], kind: str) -> dict[str, Any]:
     node: dict[str, Any] = {ODRL_NS + "action": _action_node(rule.get("action", "use"))}
-    if rule.get("target"):
-        node[ODRL_NS + "target"] = {"@id": _id(rule["target"])}
-    for party in ("assigner", "assignee"):
-        if rule.get(party):
-            node[ODRL_NS + party] = _id(rule[party])
+    for name in ("target", "assigner", "assignee"):
+        value = rule.get(name)
+        if not value:
+            continue
+        if isinstance(value, Mapping) and set(value) - {"@id"}:
+            node[ODRL_NS + name] = _entity_node(value)
+        else:
+            node[ODRL_NS + name] = {"@id": _id(value)} if name == "target" else _id(value)
     if rule.get("constraint"):
         node[ODRL_NS + "constraint"] = [_constraint_node(c) for c in rule["constraint"]]
     nested = NESTED_RULES[kind]
