@@ -623,3 +623,39 @@ def test_refined_actions() -> None:
     }
     assert_is_compacted_json_ld(rendered)
     assert parse_policy_definition(rendered).policy == definition.policy
+
+
+def test_asset_collection_with_refinement_round_trips() -> None:
+    body = {
+        "@context": [
+            {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"},
+            "http://www.w3.org/ns/odrl.jsonld",
+        ],
+        "@id": "collection-policy",
+        "policy": {
+            "@type": "Set",
+            "permission": [
+                {
+                    "action": "use",
+                    "target": {
+                        "@type": "AssetCollection",
+                        "source": "urn:karez:collection:cotton",
+                        "refinement": [
+                            {
+                                "leftOperand": "dateTime",
+                                "operator": "lt",
+                                "rightOperand": "2030-01-01T00:00:00Z",
+                            }
+                        ],
+                    },
+                }
+            ],
+        },
+    }
+    definition = parse_policy_definition(body)
+    target = definition.policy["permission"][0]["target"]
+    assert target["@type"] == "AssetCollection"
+    assert target["source"] == "urn:karez:collection:cotton"
+    assert target["refinement"][0]["operator"] == "lt"
+    rendered = render_policy_definition(definition)
+    assert parse_policy_definition(rendered).policy == definition.policy
