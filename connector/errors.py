@@ -85,7 +85,6 @@ class Forbidden(KarezError):
     error_type = "Forbidden"
 
 
-
 class PeerError(KarezError):
     """A counter-party answered with an error or could not be reached."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -18,7 +19,7 @@ from connector.api.vocab import build_vocab_app
 from connector.controlplane.catalog import CatalogService, parse_filter
 from connector.controlplane.negotiations import NegotiationManager
 from connector.controlplane.transfers import TransferManager
-from connector.errors import KarezError, PayloadTooLarge
+from connector.errors import KarezError, PayloadTooLarge, ValidationFailure
 from connector.identity.tokens import ProtocolTokenVerifier
 from connector.logs import bind_process
 from connector.protocol import messages as m
@@ -40,6 +41,13 @@ def _area(path: str) -> str:
     if "/transfers" in path:
         return TRANSFER
     return CATALOG
+
+
+def _is_http_url(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def error_response(area: str, exc: KarezError, request: web.Request) -> web.Response:
@@ -99,6 +107,14 @@ def build_dsp_app(
         except PayloadTooLarge:
             raise
         msg = m.parse(expected, raw)
+        callback = msg.get("callbackAddress")
+        if callback is not None and not _is_http_url(callback):
+            # the spec: an address that is not understood is an unrecoverable error
+            raise ValidationFailure(
+                "callbackAddress must be an absolute http(s) URL",
+                path="callbackAddress",
+                invalid_value=callback,
+            )
         request["pids"] = {k: msg.get(k) for k in ("consumerPid", "providerPid")}
         bind_process(msg.get("consumerPid"), msg.get("providerPid"))
         return msg

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 from connector.domain import DSPACE_NS, EDC_NS, KAREZ_NS, ODRL_NS
 from connector.errors import ValidationFailure
@@ -310,3 +311,13 @@ class Fields:
             for key in self.node
             if not key.startswith("@")
         }
+
+
+def peer_address(value: str | None, path: str = "counterPartyAddress") -> str:
+    """A counter-party's DSP address: required, and an absolute http(s) URL."""
+    if not value:
+        fail(path, f"{path} is required", value)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        fail(path, f"{path} must be an absolute http(s) URL", value)
+    return value

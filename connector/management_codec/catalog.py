@@ -12,6 +12,7 @@ from connector.management_codec.base import (
     Fields,
     expand_body,
     fail,
+    peer_address,
 )
 from connector.management_codec.query_spec import query_spec_from
 from connector.query import QuerySpec
@@ -35,9 +36,7 @@ class DatasetRequest:
 
 
 def _address(fields: Fields) -> str:
-    address = fields.text("counterPartyAddress") or fields.text("providerUrl")
-    if not address:
-        fail("counterPartyAddress", "counterPartyAddress is required", address)
+    address = peer_address(fields.text("counterPartyAddress") or fields.text("providerUrl"))
     return address
 
 

@@ -21,6 +21,7 @@ from connector.management_codec.base import (
     document,
     expand_body,
     fail,
+    peer_address,
 )
 from connector.management_codec.common import (
     callback_node,
@@ -67,9 +68,7 @@ def parse_contract_request(
 ) -> ContractRequest:
     """A contract request; ``counterPartyId`` defaults to the offer's assigner."""
     fields = Fields(expand_body(body, processor))
-    address = fields.text("counterPartyAddress") or fields.text("connectorAddress")
-    if not address:
-        fail("counterPartyAddress", "counterPartyAddress is required", address)
+    address = peer_address(fields.text("counterPartyAddress") or fields.text("connectorAddress"))
     policy_fields = fields.child("policy", required=True)
     assert policy_fields is not None
     policy = parse_policy(policy_fields, default_type="Offer")

@@ -15,6 +15,7 @@ from connector.management_codec.base import (
     edc_node,
     expand_body,
     fail,
+    peer_address,
 )
 from connector.management_codec.common import (
     callback_node,
@@ -55,9 +56,7 @@ def parse_transfer_request(
 ) -> TransferRequest:
     """A transfer request; ``dataDestination`` (for push) must carry a ``type``."""
     fields = Fields(expand_body(body, processor))
-    address = fields.text("counterPartyAddress") or fields.text("connectorAddress")
-    if not address:
-        fail("counterPartyAddress", "counterPartyAddress is required", address)
+    address = peer_address(fields.text("counterPartyAddress") or fields.text("connectorAddress"))
     destination_fields = fields.child("dataDestination")
     destination = None
     if destination_fields is not None:

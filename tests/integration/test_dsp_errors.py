@@ -297,3 +297,21 @@ async def test_provider_initiated_offer_waits_for_the_operator(three, http):
         "contractnegotiations", ack["consumerPid"], {"TERMINATING", "TERMINATED"}
     )
     assert n["state"] in ("TERMINATING", "TERMINATED")  # the fake provider never answers
+
+
+async def test_callback_address_that_is_not_understood_is_refused(three, http):
+    base = three["provider"].protocol_url
+    status, err = await post(
+        http,
+        f"{base}/transfers/request",
+        {
+            "@context": CTX,
+            "@type": "TransferRequestMessage",
+            "consumerPid": "urn:uuid:cb",
+            "agreementId": "urn:uuid:whatever",
+            "format": "HttpData-PULL",
+            "callbackAddress": "not a url",
+        },
+        token(three),
+    )
+    assert status == 400 and "callbackAddress" in " ".join(err["reason"])

@@ -22,6 +22,7 @@ from connector.domain import (
     TransferProcess,
 )
 from connector.errors import NotFound, ValidationFailure
+from connector.management_codec.base import peer_address
 from connector.management_codec.catalog import (
     parse_catalog_request,
     parse_dataset_request,
@@ -240,9 +241,9 @@ def process_routes(
     async def protocol_versions(request: web.Request) -> web.Response:
         raw = await body.json(request)
         address = raw.get("counterPartyAddress") if isinstance(raw, dict) else None
-        if not isinstance(address, str) or not address:
-            raise ValidationFailure("counterPartyAddress is required", path="counterPartyAddress")
-        return json_response(await peers.versions(address))
+        return json_response(
+            await peers.versions(peer_address(address if isinstance(address, str) else None))
+        )
 
     routes = [
         web.delete("/v3/contractnegotiations/{id}", negotiation_delete),
