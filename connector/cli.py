@@ -9,6 +9,7 @@ from pathlib import Path
 
 from connector.config import DEFAULT_CONFIG_NAME, load_settings
 from connector.errors import KarezError
+from connector.issuer_cli import add_issuer_commands
 from connector.policy_cli import add_policy_commands
 
 
@@ -110,6 +111,7 @@ def parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     add_policy_commands(sub)
+    add_issuer_commands(sub)
     return p
 
 
