@@ -27,7 +27,7 @@ from connector.controlplane.outbox import DispatchingStore, OutboxWorker
 from connector.controlplane.peer_client import PeerClient
 from connector.controlplane.transfers import SUPPORTED_TYPES, DataAccess, TransferManager
 from connector.dataplane.tokens import AccessTokenService
-from connector.domain import Asset, Json, OutboxMessage, Secret, TransferProcess
+from connector.domain import Asset, Json, Secret, TransferProcess
 from connector.errors import ValidationFailure
 from connector.identity.keys import load_private_key, public_jwk
 from connector.identity.tokens import ProtocolTokenSigner, ProtocolTokenVerifier
@@ -92,7 +92,7 @@ class Node:
             st.participant_id,
             st.protocol_url,
             default_approval=st.approval,
-            on_finalized=self._on_finalized,
+            on_finalized=self.transfers.pull_after_finalized,
         )
         self.worker = OutboxWorker(
             self.store,
@@ -221,9 +221,6 @@ class Node:
     def refresh_url(self) -> str:
         st = self.settings
         return f"http://{st.public_host}:{st.public_port}/token"
-
-    async def _on_finalized(self, session, negotiation) -> list[OutboxMessage]:  # noqa: ANN001
-        return await self.transfers.pull_after_finalized(session, negotiation)
 
     async def secret(self, name: str) -> str | None:
         async with self.store.session() as s:

@@ -28,6 +28,7 @@ from connector.controlplane.process import (
     ProcessManager,
     check_pids,
     load_for_peer,
+    load_own,
     retrying,
 )
 from connector.domain import (
@@ -45,7 +46,6 @@ from connector.domain import (
 )
 from connector.errors import (
     InvalidStateTransition,
-    NotFound,
     ValidationFailure,
 )
 from connector.policy import same_terms
@@ -91,8 +91,7 @@ class NegotiationManager(ProcessManager):
         protocol_url: str,
         *,
         default_approval: str = "auto",
-        on_finalized: Callable[[Session, ContractNegotiation], Awaitable[list[OutboxMessage]]]
-        | None = None,
+        on_finalized: Callable[[Session, ContractNegotiation], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__(
             store, decider, participant_id, protocol_url, default_approval=default_approval
@@ -291,13 +290,7 @@ class NegotiationManager(ProcessManager):
 
         async def run() -> ContractNegotiation:
             async with self._store.session() as s:
-                n = await s.get(ContractNegotiation, negotiation_id)
-                if n is None:
-                    raise NotFound(
-                        f"contract negotiation {negotiation_id} not found",
-                        path="id",
-                        invalid_value=negotiation_id,
-                    )
+                n = await load_own(s, ContractNegotiation, negotiation_id, "contract negotiation")
                 before = n.state
                 if name == "counter":
                     if policy is None:
@@ -320,13 +313,7 @@ class NegotiationManager(ProcessManager):
     async def delete(self, negotiation_id: str) -> None:
         """Forget a TERMINATED negotiation (EDC's ``DELETE``); any other state is a conflict."""
         async with self._store.session() as s:
-            n = await s.get(ContractNegotiation, negotiation_id)
-            if n is None:
-                raise NotFound(
-                    f"contract negotiation {negotiation_id} not found",
-                    path="id",
-                    invalid_value=negotiation_id,
-                )
+            n = await load_own(s, ContractNegotiation, negotiation_id, "contract negotiation")
             if n.state != S.TERMINATED:
                 raise InvalidStateTransition(
                     f"only a TERMINATED negotiation can be deleted; this one is {n.state}",
@@ -490,8 +477,7 @@ class NegotiationManager(ProcessManager):
         elif message_type == EVENT and n.state == S.FINALIZED:
             await self._save(s, n, previous_state=before)
             if n.role == CONSUMER and self.on_finalized is not None:
-                for out in await self.on_finalized(s, n):
-                    await s.enqueue(out)
+                await self.on_finalized(s, n)
             return
         await self._save(s, n, previous_state=before)
         await self._auto(s, n, n.state)
@@ -585,8 +571,7 @@ class NegotiationManager(ProcessManager):
         sent_state = SENDING_STATE.get((kind, event) if event else kind)
         new_state = await self._acknowledge(s, n, sent_state, body, nsm.acknowledged)
         if new_state == S.FINALIZED and n.role == CONSUMER and self.on_finalized is not None:
-            for out in await self.on_finalized(s, n):
-                await s.enqueue(out)
+            await self.on_finalized(s, n)
 
     async def on_failed(self, s: Session, msg: OutboxMessage, error: str) -> None:
         n = await s.get(ContractNegotiation, msg.process_id)

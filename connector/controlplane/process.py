@@ -38,6 +38,14 @@ async def load_for_peer(session: Session, cls: type[R], caller: str, pid: str, l
     return process
 
 
+async def load_own(session: Session, cls: type[R], id: str, label: str) -> R:
+    """A process of this node by its id, for its operator; 404 naming it if there is none."""
+    process = await session.get(cls, id)
+    if process is None:
+        raise NotFound(f"{label} {id} not found", path="id", invalid_value=id)
+    return process
+
+
 def check_pids(process: Any, msg: Json) -> None:
     """A message must name this process's own pids where it names any."""
     for key, own in (("consumerPid", process.consumer_pid), ("providerPid", process.provider_pid)):

@@ -23,6 +23,7 @@ from connector.controlplane.process import (
     ProcessManager,
     check_pids,
     load_for_peer,
+    load_own,
     retrying,
 )
 from connector.domain import (
@@ -234,11 +235,11 @@ class TransferManager(ProcessManager):
             private_properties=private_properties,
         )
 
-    async def pull_after_finalized(self, s: Session, n: ContractNegotiation) -> list[OutboxMessage]:
+    async def pull_after_finalized(self, s: Session, n: ContractNegotiation) -> None:
         """EDR flow: once a negotiation started through ``POST /v3/edrs`` is FINALIZED, start an
         HttpData-PULL transfer in the same transaction."""
         if not n.edr or n.agreement_id is None:
-            return []
+            return
         t = await self._new_consumer_transfer(
             s,
             counter_party_address=n.counter_party_address,
@@ -250,7 +251,6 @@ class TransferManager(ProcessManager):
             protocol=n.protocol,
         )
         await self._apply_command(s, t, "request", new=True, previous_state="")
-        return []
 
     # ------------------------------------------------------------------ operator commands
     async def command(
@@ -258,13 +258,7 @@ class TransferManager(ProcessManager):
     ) -> TransferProcess:
         async def run() -> TransferProcess:
             async with self._store.session() as s:
-                t = await s.get(TransferProcess, transfer_id)
-                if t is None:
-                    raise NotFound(
-                        f"transfer process {transfer_id} not found",
-                        path="id",
-                        invalid_value=transfer_id,
-                    )
+                t = await load_own(s, TransferProcess, transfer_id, "transfer process")
                 if name == "start" and t.role == PROVIDER:
                     agreement = await s.get(ContractAgreement, t.agreement_id)
                     problem = (
@@ -284,11 +278,7 @@ class TransferManager(ProcessManager):
         """EDC's ``deprovision``: Karez provisions nothing, so this only checks that the transfer
         has ended (its tokens already stopped working when it did)."""
         async with self._store.session() as s:
-            t = await s.get(TransferProcess, transfer_id)
-        if t is None:
-            raise NotFound(
-                f"transfer process {transfer_id} not found", path="id", invalid_value=transfer_id
-            )
+            t = await load_own(s, TransferProcess, transfer_id, "transfer process")
         if t.state not in (T.COMPLETED, T.TERMINATED):
             raise InvalidStateTransition(
                 f"transfer {transfer_id} is {t.state}: deprovision needs COMPLETED or TERMINATED",

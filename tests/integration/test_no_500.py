@@ -27,15 +27,65 @@ DSP_POSTS = [
     "transfers/urn:uuid:x/suspension",
     "transfers/urn:uuid:x/termination",
 ]
-ATOMS = [None, True, 0, -1, 1.5, "", "x", "urn:uuid:x", "http://127.0.0.1:9/x", [], {}, [1, "a"],
-         {"@id": 5}, {"@value": None}, "https://w3id.org/dspace/2025/1/context.jsonld"]
-KEYS = ["@context", "@type", "@id", "offer", "policy", "permission", "action", "constraint",
-        "consumerPid", "providerPid", "callbackAddress", "agreementId", "format", "dataAddress",
-        "counterPartyAddress", "counterPartyId", "contractId", "transferType", "filterExpression",
-        "offset", "limit", "properties", "privateProperties", "reason", "leftOperand",
-        "operator", "rightOperand", "assetsSelector", "accessPolicyId", "eventType", "value"]
-TYPES = ["CatalogRequestMessage", "ContractRequestMessage", "ContractOfferMessage",
-         "TransferRequestMessage", "ContractNegotiationEventMessage", "Offer", "Set"]
+ATOMS = [
+    None,
+    True,
+    0,
+    -1,
+    1.5,
+    "",
+    "x",
+    "urn:uuid:x",
+    "http://127.0.0.1:9/x",
+    [],
+    {},
+    [1, "a"],
+    {"@id": 5},
+    {"@value": None},
+    "https://w3id.org/dspace/2025/1/context.jsonld",
+]
+KEYS = [
+    "@context",
+    "@type",
+    "@id",
+    "offer",
+    "policy",
+    "permission",
+    "action",
+    "constraint",
+    "consumerPid",
+    "providerPid",
+    "callbackAddress",
+    "agreementId",
+    "format",
+    "dataAddress",
+    "counterPartyAddress",
+    "counterPartyId",
+    "contractId",
+    "transferType",
+    "filterExpression",
+    "offset",
+    "limit",
+    "properties",
+    "privateProperties",
+    "reason",
+    "leftOperand",
+    "operator",
+    "rightOperand",
+    "assetsSelector",
+    "accessPolicyId",
+    "eventType",
+    "value",
+]
+TYPES = [
+    "CatalogRequestMessage",
+    "ContractRequestMessage",
+    "ContractOfferMessage",
+    "TransferRequestMessage",
+    "ContractNegotiationEventMessage",
+    "Offer",
+    "Set",
+]
 
 
 def junk(rnd: random.Random, depth: int = 0):
@@ -68,9 +118,12 @@ async def test_no_endpoint_answers_500(shared_dataspace, http):
     for _ in range(rounds):
         for method, path in paths:
             raw = json.dumps(message(rnd)).encode() if rnd.random() < 0.9 else b"{\x00 nope"
-            async with http.request(method, info["managementUrl"] + path, data=raw,
-                                    headers={"X-Api-Key": info["apiKey"],
-                                             "Content-Type": "application/json"}) as resp:
+            async with http.request(
+                method,
+                info["managementUrl"] + path,
+                data=raw,
+                headers={"X-Api-Key": info["apiKey"], "Content-Type": "application/json"},
+            ) as resp:
                 statuses.append((resp.status, method, path))
                 if resp.status >= 500:
                     raise AssertionError((method, path, raw, await resp.text()))
@@ -78,9 +131,11 @@ async def test_no_endpoint_answers_500(shared_dataspace, http):
         for path in DSP_POSTS:
             raw = json.dumps(message(rnd)).encode()
             token = protocol_token(shared_dataspace.folder, "consumer", "provider")
-            async with http.post(f"{info['protocolUrl']}/{path}", data=raw,
-                                 headers={"Authorization": token,
-                                          "Content-Type": "application/json"}) as resp:
+            async with http.post(
+                f"{info['protocolUrl']}/{path}",
+                data=raw,
+                headers={"Authorization": token, "Content-Type": "application/json"},
+            ) as resp:
                 statuses.append((resp.status, "POST", path))
                 if resp.status >= 500:
                     raise AssertionError((path, raw, await resp.text()))

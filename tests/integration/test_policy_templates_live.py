@@ -6,35 +6,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from connector.client import EDC_CONTEXT, first_offer
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
-CLAIMS = {
-    "alpha": {
-        "clusters": ["cluster:cotton"],
-        "jurisdiction": "jurisdiction:CN-XJ",
-        "organisationType": "orgtype:public-data-operator",
-        "certifications": [],
-        "purposes": ["purposes:research"],
-    },
-    "beta": {
-        "clusters": ["cluster10:oil-gas"],
-        "jurisdiction": "jurisdiction:KZ",
-        "organisationType": "orgtype:data-merchant",
-        "certifications": ["cert:export-security-assessment"],
-        "purposes": ["purposes:commercial"],
-    },
-    "gamma": {
-        "clusters": ["cluster10:grain-food"],
-        "jurisdiction": "jurisdiction:KZ",
-        "organisationType": "orgtype:data-merchant",
-        "certifications": [],
-        "purposes": ["purposes:commercial"],
-    },
-}
+CONSUMERS = json.loads((POLICIES / "consumers.json").read_text(encoding="utf-8"))["consumers"]
+CLAIMS: dict[str, dict[str, Any]] = {name: c["claims"] for name, c in CONSUMERS.items()}
 
 
 def template_cases() -> list[tuple[str, dict]]:

@@ -38,30 +38,10 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 DCAT_DATASET = "http://www.w3.org/ns/dcat#Dataset"
 ODRL_CONTEXT = "http://www.w3.org/ns/odrl.jsonld"
 
-PARTICIPANTS = {name: f"urn:karez:participant:{name}" for name in ("alpha", "beta", "gamma")}
-CLAIMS: dict[str, dict[str, Any]] = {
-    "alpha": {
-        "clusters": ["cluster:cotton"],
-        "jurisdiction": "jurisdiction:CN-XJ",
-        "organisationType": "orgtype:public-data-operator",
-        "certifications": [],
-        "purposes": ["purposes:research"],
-    },
-    "beta": {
-        "clusters": ["cluster10:oil-gas"],
-        "jurisdiction": "jurisdiction:KZ",
-        "organisationType": "orgtype:data-merchant",
-        "certifications": ["cert:export-security-assessment"],
-        "purposes": ["purposes:commercial"],
-    },
-    "gamma": {
-        "clusters": ["cluster10:grain-food"],
-        "jurisdiction": "jurisdiction:KZ",
-        "organisationType": "orgtype:data-merchant",
-        "certifications": [],
-        "purposes": ["purposes:commercial"],
-    },
-}
+
+CONSUMERS = json.loads((ROOT / "consumers.json").read_text(encoding="utf-8"))["consumers"]
+CLAIMS: dict[str, dict[str, Any]] = {name: c["claims"] for name, c in CONSUMERS.items()}
+PARTICIPANTS = {name: c["participantId"] for name, c in CONSUMERS.items()}
 
 
 def decider(claims: dict[str, dict[str, Any]] = CLAIMS) -> PolicyDecider:
