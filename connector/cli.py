@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -11,22 +12,55 @@ from connector.config import DEFAULT_CONFIG_NAME, load_settings
 from connector.errors import KarezError
 from connector.issuer_cli import add_issuer_commands
 from connector.policy_cli import add_policy_commands
+from connector.tls_cli import add_tls_commands
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from connector.setup_node import plan_node, write_config
+    from connector.config import TrustAnchor
+    from connector.identity.did import did_web_to_url
+    from connector.node_identity import LOOPBACK_HOSTS
+    from connector.setup_node import AUTHORITY_TYPES, DEFAULT_PORTS, plan_node, write_config
 
     folder = Path(args.dir)
     config = folder / DEFAULT_CONFIG_NAME
     if config.exists() and not args.force:
         print(f"{config} exists (use --force to overwrite)", file=sys.stderr)
         return 1
-    plan = plan_node(folder, args.name, participant_id=args.participant_id)
-    write_config(plan, [])
+    # the ports and host this node will use (KAREZ_* overrides apply), since its DID names them
+    ports = {k: int(os.environ.get(f"KAREZ_{k.upper()}", v)) for k, v in DEFAULT_PORTS.items()}
+    host = os.environ.get("KAREZ_PUBLIC_HOST", "127.0.0.1")
+    plan = plan_node(
+        folder,
+        args.name,
+        ports,
+        participant_id=args.participant_id,
+        identity=args.identity,
+        alg=args.alg,
+        host=host,
+    )
+    anchors = [TrustAnchor(did, list(AUTHORITY_TYPES)) for did in args.trust_anchor]
+    write_config(plan, [], anchors)
     print(f"wrote {config} and a new key in {folder / 'keys'}")
     print(f"participant id  {plan.participant_id}")
     print(f"management API  {plan.management_url}  (X-Api-Key: {plan.api_key})")
     print(f"protocol (DSP)  {plan.protocol_url}")
+    if args.identity == "dcp":
+        print(f"DID document    {did_web_to_url(plan.participant_id, LOOPBACK_HOSTS)}")
+        print(
+            f"credentials     put the authority's credentials (*.jwt) in {plan.credentials_folder}"
+        )
+        if not anchors:
+            print("trust anchors   none yet: add [[trust_anchors]] (or --trust-anchor DID)")
+    return 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    from connector.identity.keyring import rotate
+
+    settings = load_settings(args.config)
+    old, new = rotate(settings.resolve(settings.key_file), args.alg)
+    print(f"new signing key #{new}; #{old} stays in the DID document for verification")
+    print("restart the node to publish and use it")
     return 0
 
 
@@ -42,9 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-        ns = argparse.Namespace(
-            dir=str(config.parent), name="karez", participant_id=None, force=False
-        )
+        ns = init_parser().parse_args(["--dir", str(config.parent)])
         cmd_init(ns)
     settings = load_settings(config)
     setup_logging(settings.log_format, settings.log_level, settings.name)
@@ -58,8 +90,11 @@ def cmd_dataspace(args: argparse.Namespace) -> int:
     folder = Path(args.dir)
     if args.action == "init":
         names = args.names.split(",") if args.names else None
-        desc = dataspace.init_dataspace(folder, args.nodes, names)
+        desc = dataspace.init_dataspace(folder, args.nodes, names, identity=args.identity)
         print(f"wrote {len(desc['nodes'])} node configurations and {folder / 'dataspace.json'}")
+        if "authority" in desc:
+            authority = desc["authority"]
+            print(f"  {'authority':<10} {authority['did']}  (issued each node a membership)")
         for node in desc["nodes"]:
             print(f"  {node['name']:<10} {node['participantId']}  {node['managementUrl']}")
     elif args.action == "up":
@@ -75,16 +110,44 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if run_demo(keep=args.keep) else 1
 
 
+def _init_arguments(init: argparse.ArgumentParser) -> None:
+    init.add_argument("--dir", default=".", help="folder for karez.toml, keys and data")
+    init.add_argument("--name", default="karez")
+    init.add_argument(
+        "--participant-id", default=None, help="default: did:web:<host>%%3A<protocol port>"
+    )
+    init.add_argument("--identity", choices=("dcp", "keys"), default="dcp")
+    init.add_argument("--alg", choices=("EdDSA", "ES256"), default="EdDSA", help="key type")
+    init.add_argument(
+        "--trust-anchor",
+        action="append",
+        default=[],
+        metavar="DID",
+        help="an authority trusted to issue membership and certification credentials",
+    )
+    init.add_argument("--force", action="store_true")
+
+
+def init_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="karez init")
+    _init_arguments(p)
+    return p
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="karez", description="Karez data-space connector")
     sub = p.add_subparsers(dest="command", required=True)
 
     init = sub.add_parser("init", help="write a node configuration with fresh keys")
-    init.add_argument("--dir", default=".", help="folder for karez.toml, keys and data")
-    init.add_argument("--name", default="karez")
-    init.add_argument("--participant-id", default=None)
-    init.add_argument("--force", action="store_true")
+    _init_arguments(init)
     init.set_defaults(func=cmd_init)
+
+    keys = sub.add_parser("keys", help="the node's signing keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    rotate = keys_sub.add_parser("rotate", help="new signing key; the old one stays listed")
+    rotate.add_argument("--config", default=DEFAULT_CONFIG_NAME)
+    rotate.add_argument("--alg", choices=("EdDSA", "ES256"), default="EdDSA")
+    rotate.set_defaults(func=cmd_keys_rotate)
 
     run = sub.add_parser("run", help="run a node")
     run.add_argument("--config", default=DEFAULT_CONFIG_NAME)
@@ -97,6 +160,12 @@ def parser() -> argparse.ArgumentParser:
     ds_init.add_argument("dir")
     ds_init.add_argument("--nodes", type=int, default=2)
     ds_init.add_argument("--names", default=None, help="comma-separated node names")
+    ds_init.add_argument(
+        "--identity",
+        choices=("dcp", "keys"),
+        default="dcp",
+        help="dcp: an authority issues credentials (default); keys: a configured key list",
+    )
     ds_up = ds_sub.add_parser("up", help="run every node until Ctrl-C or SIGTERM")
     ds_up.add_argument("dir")
     ds_token = ds_sub.add_parser("token", help="an Authorization value B accepts from A")
@@ -112,6 +181,7 @@ def parser() -> argparse.ArgumentParser:
 
     add_policy_commands(sub)
     add_issuer_commands(sub)
+    add_tls_commands(sub)
     return p
 
 

@@ -21,13 +21,22 @@ DEFAULT_CONFIG_NAME = "karez.toml"
 
 @dataclass
 class TrustedPeer:
-    """A participant whose protocol requests this node accepts (until DCP lands)."""
+    """A known participant: its address and name (both modes), and in ``identity = "keys"``
+    mode the keys its protocol tokens are checked against and the claims it is granted."""
 
     participant_id: str
-    keys: list[dict[str, Any]]  # public JWKs
+    keys: list[dict[str, Any]] = field(default_factory=list)  # public JWKs ("keys" mode)
     protocol_url: str | None = None
     name: str | None = None
     claims: dict[str, Any] = field(default_factory=dict)  # profile claims (clusters, ...)
+
+
+@dataclass
+class TrustAnchor:
+    """An issuer DID trusted to issue the listed credential types."""
+
+    issuer: str
+    credential_types: list[str]
 
 
 @dataclass
@@ -60,25 +69,63 @@ class Settings:
     log_level: str = "INFO"
     extra_contexts: dict[str, str] = field(default_factory=dict)  # JSON-LD URL -> file path
     trusted: list[TrustedPeer] = field(default_factory=list)
+    # --- identity (DCP) ----------------------------------------------------------------
+    identity: str = "dcp"  # "dcp" (DIDs + verifiable credentials) or "keys" (configured keys)
+    credentials_dir: str = "credentials"  # the node's own credentials (*.jwt), its wallet
+    required_credentials: list[str] = field(default_factory=lambda: ["KarezMembershipCredential"])
+    # queried too, and their claims used when presented, but not required
+    optional_credentials: list[str] = field(
+        default_factory=lambda: ["KarezCertificationCredential"]
+    )
+    trust_anchors: list[TrustAnchor] = field(default_factory=list)
+    did_cache_ttl_s: float = 300.0
+    status_list_cache_ttl_s: float = 300.0
+    # --- TLS -------------------------------------------------------------------------
+    tls_cert_file: str = ""  # PEM certificate chain; with tls_key_file, every port serves HTTPS
+    tls_key_file: str = ""
+    tls_ca_file: str = ""  # extra CA certificates trusted for outgoing requests
+    # --- Management API authentication -----------------------------------------------
+    management_auth: str = "api_key"  # "api_key", "oauth2" or "api_key+oauth2"
+    oauth2_issuer: str = ""  # expected "iss" of bearer tokens
+    oauth2_audience: str = ""  # expected "aud" (default: none checked)
+    oauth2_jwks_file: str = ""  # the issuer's public keys (a JWKS file)
+    oauth2_read_scope: str = "management:read"
+    oauth2_write_scope: str = "management:write"
     config_dir: str = "."
 
     # --- derived addresses -------------------------------------------------------------
     @property
+    def tls(self) -> bool:
+        return bool(self.tls_cert_file and self.tls_key_file)
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
+
+    def _url(self, port: int, path: str = "") -> str:
+        return f"{self.scheme}://{self.public_host}:{port}{path}"
+
+    @property
+    def protocol_root(self) -> str:
+        """The protocol port's root (version discovery, the DID document)."""
+        return self._url(self.protocol_port)
+
+    @property
     def protocol_url(self) -> str:
         """The DSP base a peer uses as ``counterPartyAddress``."""
-        return f"http://{self.public_host}:{self.protocol_port}{self.protocol_path}"
+        return self._url(self.protocol_port, self.protocol_path)
 
     @property
     def management_url(self) -> str:
-        return f"http://{self.public_host}:{self.management_port}{self.management_path}"
+        return self._url(self.management_port, self.management_path)
 
     @property
     def public_url(self) -> str:
-        return f"http://{self.public_host}:{self.public_port}{self.public_path}"
+        return self._url(self.public_port, self.public_path)
 
     @property
     def health_url(self) -> str:
-        return f"http://{self.public_host}:{self.observability_port}/check/health"
+        return self._url(self.observability_port, "/check/health")
 
     def resolve(self, path: str) -> Path:
         p = Path(path).expanduser()
@@ -94,6 +141,21 @@ class Settings:
 
 
 _SCALARS = {f.name: f.type for f in fields(Settings)}
+_LISTS = ("required_credentials", "optional_credentials")
+MANAGEMENT_AUTH_MODES = ("api_key", "oauth2", "api_key+oauth2")
+
+
+def _string_list(name: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationFailure(
+            f"configuration field {name!r} must be a list of strings", path=name
+        )
+    return list(value)
+
+
+def _check_choice(value: str, choices: tuple[str, ...], name: str) -> None:
+    if value not in choices:
+        raise ValidationFailure(f"{name} must be one of {', '.join(choices)}", path=name)
 
 
 def _coerce(name: str, value: Any, default: Any) -> Any:
@@ -128,7 +190,14 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
     defaults = Settings()
     kwargs: dict[str, Any] = {"config_dir": str(config_dir)}
     for f in fields(Settings):
-        if f.name in ("trusted", "extra_contexts", "config_dir"):
+        if f.name in ("trusted", "extra_contexts", "config_dir", "trust_anchors"):
+            continue
+        if f.name in _LISTS:
+            if f.name in data:
+                kwargs[f.name] = _string_list(f.name, data[f.name])
+            env_value = env.get(f"KAREZ_{f.name.upper()}")
+            if env_value is not None:
+                kwargs[f.name] = [v.strip() for v in env_value.split(",") if v.strip()]
             continue
         if f.name in data:
             kwargs[f.name] = _coerce(f.name, data[f.name], getattr(defaults, f.name))
@@ -145,24 +214,44 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
     }
     trusted = []
     for i, peer in enumerate(data.get("trusted", [])):
-        if not isinstance(peer, dict) or "participant_id" not in peer or "keys" not in peer:
+        if not isinstance(peer, dict) or "participant_id" not in peer:
             raise ValidationFailure(
-                "each [[trusted]] entry needs participant_id and keys", path=f"trusted[{i}]"
+                "each [[trusted]] entry needs participant_id", path=f"trusted[{i}]"
             )
         trusted.append(
             TrustedPeer(
                 participant_id=str(peer["participant_id"]),
-                keys=list(peer["keys"]),
+                keys=list(peer.get("keys", [])),
                 protocol_url=peer.get("protocol_url"),
                 name=peer.get("name"),
                 claims=dict(peer.get("claims", {})),
             )
         )
     kwargs["trusted"] = trusted
+    anchors = []
+    for i, anchor in enumerate(data.get("trust_anchors", [])):
+        if not isinstance(anchor, dict) or not isinstance(anchor.get("issuer"), str):
+            raise ValidationFailure(
+                "each [[trust_anchors]] entry needs issuer and credential_types",
+                path=f"trust_anchors[{i}]",
+            )
+        types = _string_list(f"trust_anchors[{i}].credential_types", anchor.get("credential_types"))
+        anchors.append(TrustAnchor(anchor["issuer"], types))
+    kwargs["trust_anchors"] = anchors
     settings = Settings(**kwargs)
-    if settings.approval not in ("auto", "manual"):
-        raise ValidationFailure("approval must be 'auto' or 'manual'", path="approval")
-    if not settings.api_key:
+    _check_choice(settings.approval, ("auto", "manual"), "approval")
+    _check_choice(settings.identity, ("dcp", "keys"), "identity")
+    _check_choice(settings.management_auth, MANAGEMENT_AUTH_MODES, "management_auth")
+    if bool(settings.tls_cert_file) != bool(settings.tls_key_file):
+        raise ValidationFailure("tls_cert_file and tls_key_file go together", path="tls_cert_file")
+    if "oauth2" in settings.management_auth and not (
+        settings.oauth2_issuer and settings.oauth2_jwks_file
+    ):
+        raise ValidationFailure(
+            "management_auth with oauth2 needs oauth2_issuer and oauth2_jwks_file",
+            path="oauth2_issuer",
+        )
+    if not settings.api_key and "api_key" in settings.management_auth:
         raise ValidationFailure(
             "api_key is empty: the Management API needs a key (run `karez init`)", path="api_key"
         )
@@ -193,19 +282,31 @@ def _toml_key(key: str) -> str:
     return key if key.replace("_", "").replace("-", "").isalnum() else _toml_value(key)
 
 
-def dump_settings(values: dict[str, Any], trusted: list[TrustedPeer]) -> str:
-    """Write a TOML document for ``values`` (top-level fields) and the trusted peers."""
+def dump_settings(
+    values: dict[str, Any],
+    trusted: list[TrustedPeer],
+    anchors: list[TrustAnchor] | None = None,
+) -> str:
+    """Write a TOML document for ``values`` (top-level fields), trust anchors and peers."""
     lines = ["# Karez node configuration (written by `karez init`).", ""]
     for key, value in values.items():
-        if key in _SCALARS:
+        if key in _SCALARS and key not in ("trusted", "trust_anchors"):
             lines.append(f"{key} = {_toml_value(value)}")
+    for anchor in anchors or []:
+        lines += [
+            "",
+            "[[trust_anchors]]",
+            f"issuer = {_toml_value(anchor.issuer)}",
+            f"credential_types = {_toml_value(anchor.credential_types)}",
+        ]
     for peer in trusted:
         lines += ["", "[[trusted]]", f"participant_id = {_toml_value(peer.participant_id)}"]
         if peer.name:
             lines.append(f"name = {_toml_value(peer.name)}")
         if peer.protocol_url:
             lines.append(f"protocol_url = {_toml_value(peer.protocol_url)}")
-        lines.append(f"keys = {_toml_value(peer.keys)}")
+        if peer.keys:
+            lines.append(f"keys = {_toml_value(peer.keys)}")
         if peer.claims:
             lines.append(f"claims = {_toml_value(peer.claims)}")
     return "\n".join(lines) + "\n"

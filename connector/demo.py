@@ -13,7 +13,12 @@ from pathlib import Path
 import aiohttp
 
 from connector.client import ManagementClient, first_offer
-from connector.dataspace import init_dataspace, start_node_process, wait_healthy
+from connector.dataspace import (
+    init_dataspace,
+    start_authority_process,
+    start_node_process,
+    wait_healthy,
+)
 
 ASSET_ID = "cotton-yield-2026"
 
@@ -50,7 +55,11 @@ async def walk(folder: Path, desc: dict, out: Callable[[str], None]) -> bool:
         )
         await p.create_policy("open-use", [{"action": "use"}])
         await p.create_contract_definition("cotton-open", "open-use", "open-use")
-        out("2. consumer requests the provider's catalog over DSP")
+        out(
+            "2. consumer requests the provider's catalog over DSP "
+            "(each request carries a DCP self-issued token; the provider verifies the "
+            "consumer's membership credential)"
+        )
         catalog = await c.catalog(provider["protocolUrl"], provider["participantId"])
         offer = first_offer(catalog, ASSET_ID)
         out(f"   found dataset {ASSET_ID} with offer {offer['@id']}")
@@ -96,10 +105,15 @@ def run_demo(out: Callable[[str], None] = print, keep: bool = False) -> bool:
     desc = init_dataspace(folder, 2)
     procs = []
     try:
+        authority = desc["authority"]
+        proc = start_authority_process(folder, desc, folder / "authority" / "authority.log")
+        procs.append(proc)
+        wait_healthy(authority["didDocumentUrl"], proc)
+        out(f"   authority {authority['did']}  (issued each node a membership credential)")
         for node in desc["nodes"]:
             proc = start_node_process(folder / node["config"], folder / node["name"] / "node.log")
             procs.append(proc)
-        for node, proc in zip(desc["nodes"], procs, strict=True):
+        for node, proc in zip(desc["nodes"], procs[1:], strict=True):
             wait_healthy(node["healthUrl"], proc)
             out(f"   {node['name']:<9} {node['participantId']}  management {node['managementUrl']}")
         return asyncio.run(walk(folder, desc, out))

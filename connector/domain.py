@@ -181,6 +181,16 @@ class OutboxMessage:
 
 
 @dataclass
+class ParticipantClaims:
+    """The claims last verified for a participant (from its credentials, DCP mode)."""
+
+    id: str  # the participant's DID
+    claims: dict[str, Any]
+    verified_at: int = field(default_factory=now_ms)
+    created_at: int = field(default_factory=now_ms)
+
+
+@dataclass
 class Secret:
     id: str
     value: str

@@ -14,12 +14,13 @@ from aiohttp import web
 
 from connector.api.dsp import build_dsp_app, build_protocol_root
 from connector.api.management import build_management_root
+from connector.api.management.auth import ManagementAuth
 from connector.api.observability import build_observability_app
 from connector.api.public import build_public_app, build_refresh_route
 from connector.config import Settings
 from connector.controlplane.asset_validation import AssetValidator
 from connector.controlplane.catalog import CatalogService
-from connector.controlplane.decisions import ConfiguredClaims, PolicyDecider
+from connector.controlplane.decisions import PolicyDecider
 from connector.controlplane.definitions import DefinitionService
 from connector.controlplane.edr_refresh import EdrRefresher
 from connector.controlplane.negotiations import NegotiationManager
@@ -29,10 +30,9 @@ from connector.controlplane.transfers import SUPPORTED_TYPES, DataAccess, Transf
 from connector.dataplane.tokens import AccessTokenService
 from connector.domain import Asset, Json, Secret, TransferProcess
 from connector.errors import ValidationFailure
-from connector.identity.keys import load_private_key, public_jwk
-from connector.identity.tokens import ProtocolTokenSigner, ProtocolTokenVerifier
-from connector.identity.trust import TrustedParticipants
+from connector.identity.keys import public_jwk
 from connector.jsonld.processor import configure as configure_contexts
+from connector.node_identity import CREDENTIAL_SERVICE_PATH, build_identity
 from connector.protocol import messages as m
 from connector.store import open_store
 
@@ -59,22 +59,19 @@ class Node:
         configure_contexts(st.extra_contexts)  # operator-mapped JSON-LD contexts, never fetched
         self.store = DispatchingStore(open_store(st.effective_store_url))
         await self.store.open()
-        key = load_private_key(st.resolve(st.key_file))
-        self.public_jwk = public_jwk(key)
-        self.signer = ProtocolTokenSigner(st.participant_id, key)
-        trusted = TrustedParticipants.from_config({p.participant_id: p.keys for p in st.trusted})
-        self.verifier = ProtocolTokenVerifier(st.participant_id, trusted)
-        self.tokens = AccessTokenService(key, self.public_jwk, st.participant_id)
         self.http = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(
                 total=None, sock_connect=st.peer_timeout_s, sock_read=st.peer_timeout_s * 6
             ),
             connector=aiohttp.TCPConnector(limit=256),
         )
-        self.peers = PeerClient(self.http, self.signer, st.protocol_token_ttl_s)
-        names = {p.participant_id: p.name for p in st.trusted}
-        claims = {p.participant_id: p.claims for p in st.trusted}
-        decider = PolicyDecider(ConfiguredClaims(names, claims))
+        self.identity = build_identity(st, self.http, self.store)
+        await self.identity.start()
+        key = self.identity.keyring.current
+        self.public_jwk = public_jwk(key)
+        self.tokens = AccessTokenService(key, self.public_jwk, st.participant_id)
+        self.peers = PeerClient(self.http, self.identity.auth)
+        decider = PolicyDecider(self.identity.claims)
         validator = AssetValidator(st.asset_validation)
         self.entities = DefinitionService(self.store, {Asset: validator.check})
         self.catalog = CatalogService(self.store, decider, st.participant_id, st.protocol_url)
@@ -121,17 +118,17 @@ class Node:
 
     async def _serve(self, st: Settings) -> None:
         dsp = build_dsp_app(
-            verifier=self.verifier,
+            auth=self.identity.auth,
             catalog=self.catalog,
             negotiations=self.negotiations,
             transfers=self.transfers,
             max_body=st.max_body_bytes,
         )
         apps = [
-            (build_protocol_root(dsp, st.protocol_path), st.protocol_port),
+            (self._protocol_root(st, dsp), st.protocol_port),
             (
                 build_management_root(
-                    api_key=st.api_key,
+                    auth=ManagementAuth.from_settings(st),
                     public_url=st.public_url,
                     transfer_types=SUPPORTED_TYPES,
                     base_path=st.management_path,
@@ -155,6 +152,18 @@ class Node:
             await web.TCPSite(runner, st.host, port, reuse_address=True).start()
             self._runners.append(runner)
 
+    def _protocol_root(self, st: Settings, dsp: web.Application) -> web.Application:
+        identity = self.identity
+        return build_protocol_root(
+            dsp,
+            st.protocol_path,
+            did_document=identity.did_document,
+            did_path=identity.did_path,
+            credential_service=None
+            if identity.credential_service is None
+            else (CREDENTIAL_SERVICE_PATH, identity.credential_service),
+        )
+
     def _public_root(self, st: Settings) -> web.Application:
         root = web.Application()
         root.add_routes(
@@ -162,7 +171,7 @@ class Node:
                 build_refresh_route(
                     tokens=self.tokens,
                     access=self.access,
-                    verifier=self.verifier,
+                    auth=self.identity.auth,
                     issue=self._issue_tokens,
                 )
             ]

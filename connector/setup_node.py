@@ -7,10 +7,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from connector.config import DEFAULT_CONFIG_NAME, TrustedPeer, dump_settings, new_api_key
-from connector.identity.keys import generate_key, public_jwk, save_private_key
+from connector.config import (
+    DEFAULT_CONFIG_NAME,
+    TrustAnchor,
+    TrustedPeer,
+    dump_settings,
+    new_api_key,
+)
+from connector.identity.keys import EDDSA, generate_key, public_jwk, save_private_key
+from connector.identity.vc import CERTIFICATION_TYPE, MEMBERSHIP_TYPE
 
 KEY_FILE = "keys/node.pem"
+CREDENTIALS_DIR = "credentials"
+#: What a data-space authority is trusted to issue, by default.
+AUTHORITY_TYPES = [MEMBERSHIP_TYPE, CERTIFICATION_TYPE]
+DEFAULT_PORTS = {
+    "management_port": 8181,
+    "protocol_port": 8282,
+    "public_port": 8185,
+    "observability_port": 8080,
+}
 
 
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
@@ -36,6 +52,7 @@ class NodePlan:
     ports: dict[str, int]
     public_jwk: dict[str, Any]
     host: str = "127.0.0.1"
+    identity: str = "dcp"
 
     @property
     def protocol_url(self) -> str:
@@ -57,50 +74,80 @@ class NodePlan:
     def config_file(self) -> Path:
         return self.folder / DEFAULT_CONFIG_NAME
 
+    @property
+    def credentials_folder(self) -> Path:
+        return self.folder / CREDENTIALS_DIR
+
     def as_peer(self) -> TrustedPeer:
-        return TrustedPeer(self.participant_id, [self.public_jwk], self.protocol_url, self.name)
+        """How other nodes list this one: in DCP mode its DID, name and address only (keys
+        and claims come from its DID document and credentials)."""
+        keys = [self.public_jwk] if self.identity == "keys" else []
+        return TrustedPeer(self.participant_id, keys, self.protocol_url, self.name)
 
 
 def participant_id_for(name: str) -> str:
+    """A participant id for ``identity = "keys"`` nodes."""
     return f"urn:karez:participant:{name}"
 
 
+def did_for(host: str, port: int, path: str = "") -> str:
+    """The did:web DID whose document a node serves on its protocol port."""
+    segments = [s for s in path.split("/") if s]
+    return ":".join([f"did:web:{host}%3A{port}", *segments])
+
+
 def plan_node(
-    folder: Path, name: str, ports: dict[str, int] | None = None, participant_id: str | None = None
+    folder: Path,
+    name: str,
+    ports: dict[str, int] | None = None,
+    participant_id: str | None = None,
+    *,
+    identity: str = "dcp",
+    alg: str = EDDSA,
+    host: str = "127.0.0.1",
 ) -> NodePlan:
     """Create the folder and the node's key; ports default to the standard ones."""
     folder.mkdir(parents=True, exist_ok=True)
-    key = generate_key()
+    key = generate_key(alg)
     (folder / KEY_FILE).parent.mkdir(parents=True, exist_ok=True)
     save_private_key(key, folder / KEY_FILE)
+    ports = ports or dict(DEFAULT_PORTS)
+    if participant_id is None:
+        participant_id = (
+            did_for(host, ports["protocol_port"]) if identity == "dcp" else participant_id_for(name)
+        )
     return NodePlan(
         name=name,
         folder=folder,
-        participant_id=participant_id or participant_id_for(name),
+        participant_id=participant_id,
         api_key=new_api_key(),
-        ports=ports
-        or {
-            "management_port": 8181,
-            "protocol_port": 8282,
-            "public_port": 8185,
-            "observability_port": 8080,
-        },
+        ports=ports,
         public_jwk=public_jwk(key),
+        host=host,
+        identity=identity,
     )
 
 
-def write_config(plan: NodePlan, trusted: list[TrustedPeer], **extra: Any) -> Path:
+def write_config(
+    plan: NodePlan,
+    trusted: list[TrustedPeer],
+    anchors: list[TrustAnchor] | None = None,
+    **extra: Any,
+) -> Path:
     values: dict[str, Any] = {
         "name": plan.name,
         "participant_id": plan.participant_id,
+        "identity": plan.identity,
         "api_key": plan.api_key,
         "host": plan.host,
         "public_host": plan.host,
         **plan.ports,
         "data_dir": "data",
         "key_file": KEY_FILE,
+        "credentials_dir": CREDENTIALS_DIR,
         **extra,
     }
-    plan.config_file.write_text(dump_settings(values, trusted), encoding="utf-8")
+    text = dump_settings(values, trusted, anchors)
+    plan.config_file.write_text(text, encoding="utf-8")
     plan.config_file.chmod(0o600)
     return plan.config_file

@@ -8,8 +8,10 @@ error messages (``CatalogError``, ``ContractNegotiationError``, ``TransferError`
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -18,9 +20,9 @@ from connector.api.body import json_response, read_json
 from connector.api.vocab import build_vocab_app
 from connector.controlplane.catalog import CatalogService, parse_filter
 from connector.controlplane.negotiations import NegotiationManager
+from connector.controlplane.participant_auth import ProtocolAuth
 from connector.controlplane.transfers import TransferManager
 from connector.errors import KarezError, PayloadTooLarge, ValidationFailure
-from connector.identity.tokens import ProtocolTokenVerifier
 from connector.logs import bind_process
 from connector.protocol import messages as m
 from connector.protocol import negotiation as nsm
@@ -76,7 +78,7 @@ def error_response(area: str, exc: KarezError, request: web.Request) -> web.Resp
 
 def build_dsp_app(
     *,
-    verifier: ProtocolTokenVerifier,
+    auth: ProtocolAuth,
     catalog: CatalogService,
     negotiations: NegotiationManager,
     transfers: TransferManager,
@@ -86,11 +88,13 @@ def build_dsp_app(
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         area = _area(request.path)
         try:
-            request["caller"] = verifier.verify(request.headers.get("Authorization"))
+            request["caller"] = await auth.verify(request.headers.get("Authorization"))
             return await handler(request)
         except KarezError as exc:
             if exc.status >= 500 and exc.status != 502:
                 log.exception("protocol request failed")
+            elif exc.status == 401:
+                log.info("protocol request to %s refused: %s", request.path, exc.message)
             return error_response(area, exc, request)
         except web.HTTPException:
             raise
@@ -227,16 +231,43 @@ def build_dsp_app(
     return app
 
 
-def build_protocol_root(dsp_app: web.Application, protocol_path: str) -> web.Application:
-    """The protocol port: version discovery and the profile files (open), and the DSP app
-    under its path."""
+def build_protocol_root(
+    dsp_app: web.Application,
+    protocol_path: str,
+    *,
+    did_document: dict[str, Any] | None = None,
+    did_path: str | None = None,
+    credential_service: tuple[str, web.Application] | None = None,
+) -> web.Application:
+    """The protocol port: version discovery, the DID document and the profile files (open),
+    the DSP app under its path and, with DCP, the credential service (DCP-authenticated)."""
     root = web.Application()
+    dcp = did_document is not None
+    version_body = m.version_response(
+        protocol_path,
+        service_id=f"{did_document['id']}#dsp" if dcp else None,
+        identifier_type="did:web" if dcp else None,
+        auth={"protocol": "DCP", "version": "1.0"} if dcp else None,
+    )
 
     async def versions(request: web.Request) -> web.Response:
-        return json_response(m.version_response(protocol_path))
+        return json_response(version_body)
 
     root.router.add_get("/.well-known/dspace-version", versions)
+    if did_document is not None and did_path is not None:
+        body = json.dumps(did_document, indent=2).encode()
+
+        async def did_json(request: web.Request) -> web.Response:
+            return web.Response(
+                body=body,
+                content_type="application/did+json",
+                headers={"Cache-Control": "max-age=300"},
+            )
+
+        root.router.add_get(did_path, did_json)
     root.add_subapp(protocol_path, dsp_app)
+    if credential_service is not None:
+        root.add_subapp(*credential_service)
     # the Karez profile (context, ontology, SKOS schemes, shapes): open, like version discovery
     root.add_subapp("/ns", build_vocab_app())
     return root

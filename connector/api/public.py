@@ -10,12 +10,12 @@ import aiohttp
 from aiohttp import web
 
 from connector.api.body import json_response
+from connector.controlplane.participant_auth import ProtocolAuth
 from connector.controlplane.transfers import DataAccess
 from connector.dataplane import serve
 from connector.dataplane.tokens import AccessTokenService
 from connector.domain import TransferProcess
 from connector.errors import Forbidden, KarezError
-from connector.identity.tokens import ProtocolTokenVerifier
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def build_refresh_route(
     *,
     tokens: AccessTokenService,
     access: DataAccess,
-    verifier: ProtocolTokenVerifier,
+    auth: ProtocolAuth,
     issue: TokenIssuer,
 ) -> web.RouteDef:
     """``POST /token?grant_type=refresh_token&refresh_token=…`` (Tractus-X EDR refresh).
@@ -80,7 +80,7 @@ def build_refresh_route(
             )
         try:
             claims = tokens.verify_refresh(refresh_token)
-            caller = verifier.verify(request.headers.get("Authorization"))
+            caller = await auth.verify(request.headers.get("Authorization"))
             if caller != claims.consumer_id:
                 raise Forbidden("the refresh token was issued to another participant")
             transfer = await access.check_refresh(claims.transfer_id, caller)

@@ -1,4 +1,4 @@
-"""Sends DSP requests to other connectors, each signed with this node's protocol token."""
+"""Sends DSP requests to other connectors, each authenticated as this node (DCP or keys)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from connector.controlplane.participant_auth import ProtocolAuth
 from connector.errors import PeerError
-from connector.identity.tokens import ProtocolTokenSigner
 
 log = logging.getLogger(__name__)
 
@@ -25,26 +25,22 @@ class PeerResponse:
 
 
 class PeerClient:
-    def __init__(
-        self, session: aiohttp.ClientSession, signer: ProtocolTokenSigner, token_ttl_s: int = 60
-    ) -> None:
+    def __init__(self, session: aiohttp.ClientSession, auth: ProtocolAuth) -> None:
         self._session = session
-        self._signer = signer
-        self._ttl = token_ttl_s
+        self._auth = auth
 
-    def _headers(self, audience: str) -> dict[str, str]:
+    async def _headers(self, audience: str) -> dict[str, str]:
         return {
-            "Authorization": self._signer.sign(audience, ttl_s=self._ttl),
+            "Authorization": await self._auth.authorization(audience),
             "Content-Type": "application/json",
         }
 
     async def request(self, method: str, url: str, audience: str, body: Any = None) -> PeerResponse:
         """Send one request; any answer (2xx or not) is returned, transport failures raise."""
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
+        headers = await self._headers(audience)
         try:
-            async with self._session.request(
-                method, url, data=data, headers=self._headers(audience)
-            ) as resp:
+            async with self._session.request(method, url, data=data, headers=headers) as resp:
                 raw = await resp.read()
                 parsed: Any = None
                 if raw:

@@ -148,19 +148,22 @@ class DidDocument:
     def kids(self) -> list[str]:
         return list(self._keys)
 
-    def add_key(self, key: PrivateKey | PublicKey) -> str:
-        """List ``key`` (public half only) as the next ``#key-N``; returns its DID URL."""
+    def add_key(self, key: PrivateKey | PublicKey, fragment: str | None = None) -> str:
+        """List ``key`` (public half only) as ``#fragment`` (default: the next ``#key-N``);
+        returns its DID URL."""
         jwk = {k: v for k, v in public_jwk(key).items() if k not in ("kid", "use")}
-        kid = f"{self.did}#key-{self._next}"
-        self._next += 1
+        if fragment is None:
+            fragment = f"key-{self._next}"
+            self._next += 1
+        kid = f"{self.did}#{fragment}"
         self._keys[kid] = jwk
         if self._current is None:
             self._current = kid
         return kid
 
-    def rotate(self, new_key: PrivateKey | PublicKey) -> str:
+    def rotate(self, new_key: PrivateKey | PublicKey, fragment: str | None = None) -> str:
         """Make ``new_key`` the signing key; the old ones stay for verification."""
-        kid = self.add_key(new_key)
+        kid = self.add_key(new_key, fragment)
         self._current = kid
         return kid
 

@@ -23,6 +23,8 @@ from connector.identity.keys import PrivateKey
 from connector.identity.vc import KeyLookup, issue_credential, verify_credential
 
 MIN_ENTRIES = 131_072
+#: Clock difference tolerated between an issuer signing a list and a verifier reading it.
+CLOCK_LEEWAY = timedelta(seconds=60)
 #: Largest uncompressed bitstring accepted (guards against decompression bombs): 16 MiB.
 MAX_BYTES = 16 * 1024 * 1024
 #: Longest status list credential JWT accepted.
@@ -235,7 +237,9 @@ async def _load(
     except Exception:
         raise Unauthorized("status list retrieval failed") from None
     try:
-        credential = verify_credential(token, key_lookup, now, max_chars=MAX_LIST_JWT_CHARS)
+        credential = verify_credential(
+            token, key_lookup, now, leeway=CLOCK_LEEWAY, max_chars=MAX_LIST_JWT_CHARS
+        )
     except Unauthorized as exc:
         raise Unauthorized(f"status list verification failed: {exc.message}") from None
     if LIST_CREDENTIAL_TYPE not in credential.types or credential.claims.get("type") != LIST_TYPE:

@@ -244,6 +244,17 @@ def validate_uscc(code: str) -> str:
     return value
 
 
+def complete_uscc(first17: str) -> str:
+    """``first17`` with its GB 32100-2015 check character appended (for test and demo codes)."""
+    value = first17.strip().upper()
+    if len(value) != 17 or not _USCC_RE.fullmatch(value + "0"):
+        raise ValidationFailure(
+            "need the first 17 characters of a credit code", invalid_value=first17
+        )
+    total = sum(_USCC_CHARSET.index(c) * w for c, w in zip(value, _USCC_WEIGHTS, strict=False))
+    return value + _USCC_CHARSET[(31 - total % 31) % 31]
+
+
 def _decode(token: str, max_chars: int) -> tuple[dict[str, Any], dict[str, Any]]:
     if not isinstance(token, str) or len(token) > max_chars:
         raise Unauthorized("malformed credential")

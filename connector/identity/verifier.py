@@ -23,6 +23,7 @@ from connector.identity.did import DidResolver, ResolvedDid
 from connector.identity.keys import PrivateKey
 from connector.identity.presentation import verify_presentation
 from connector.identity.replay import ReplayCache
+from connector.identity.status_list import CLOCK_LEEWAY
 from connector.identity.trust_anchors import MAX_CREDENTIALS, StatusCheck, TrustAnchors
 from connector.identity.trust_anchors import verify_claims as merge_claims
 from connector.identity.vc import VC_TYPE
@@ -36,7 +37,7 @@ MAX_PRESENTATIONS = 4
 ISSUER_RELATIONSHIP = "assertionMethod"
 
 
-async def caller_token(
+def caller_token(
     own_key: PrivateKey,
     own_did: str,
     own_kid: str,
@@ -145,6 +146,7 @@ class DcpVerifier:
         clock: Callable[[], float] = time.time,
         *,
         issuer_keys: IssuerKeys | None = None,
+        optional_scopes: Iterable[str] = (),
     ) -> None:
         self.own_did = own_did
         self.resolver = resolver
@@ -155,6 +157,8 @@ class DcpVerifier:
         self.own_key = own_key
         self.own_kid = own_kid
         self.required_scopes = list(required_scopes)
+        #: what is queried (and what our own access tokens grant): required, then optional
+        self.query_scopes = list(dict.fromkeys([*self.required_scopes, *optional_scopes]))
         self.required_types = [
             d for a, d in map(parse_scope, self.required_scopes) if a == dcp.SCOPE_VC_TYPE
         ]
@@ -162,13 +166,14 @@ class DcpVerifier:
         self.issuer_keys = issuer_keys or IssuerKeys(resolver)
 
     async def caller_token(self, audience_did: str, scopes: Iterable[str] | None = None) -> str:
-        """Our ``Authorization`` value for a call to ``audience_did`` (default: our scopes)."""
-        return await caller_token(
+        """Our ``Authorization`` value for a call to ``audience_did`` (default: the scopes we
+        query of others, required and optional)."""
+        return caller_token(
             self.own_key,
             self.own_did,
             self.own_kid,
             audience_did,
-            self.required_scopes if scopes is None else scopes,
+            self.query_scopes if scopes is None else scopes,
             now=self.clock(),
         )
 
@@ -199,7 +204,7 @@ class DcpVerifier:
             token = dcp.issue_self_issued_token(
                 self.own_key, self.own_did, self.own_kid, caller, access_token, now=now
             )
-            body = dcp.presentation_query_message(self.required_scopes)
+            body = dcp.presentation_query_message(self.query_scopes)
             headers = {"Authorization": f"Bearer {token}"}
             try:
                 status, answer = await self.http_post(endpoint + QUERY_PATH, headers, body)
@@ -235,5 +240,11 @@ class DcpVerifier:
                 raise Unauthorized(f"missing required credential {credential_type}")
         at = datetime.fromtimestamp(now, UTC)
         return await merge_claims(
-            credentials, caller, self.anchors, self.issuer_keys, self.status_check, at
+            credentials,
+            caller,
+            self.anchors,
+            self.issuer_keys,
+            self.status_check,
+            at,
+            leeway=CLOCK_LEEWAY,
         )

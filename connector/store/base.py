@@ -19,6 +19,7 @@ from connector.domain import (
     ContractNegotiation,
     EndpointDataReference,
     OutboxMessage,
+    ParticipantClaims,
     PolicyDefinition,
     Secret,
     TransferProcess,
@@ -35,6 +36,7 @@ ENTITY_KINDS: dict[type, str] = {
     ContractAgreement: "agreement",
     EndpointDataReference: "edr",
     Secret: "secret",
+    ParticipantClaims: "participant_claims",
     ContractNegotiation: "negotiation",
     TransferProcess: "transfer",
 }

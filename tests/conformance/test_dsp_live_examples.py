@@ -107,7 +107,7 @@ def node(tmp_path_factory):
     from tests.integration.conftest import Dataspace
 
     ds = Dataspace(tmp_path_factory.mktemp("examples"), 2)
-    ds.start("provider")
+    ds.start()  # the consumer too: the provider queries its credential service
     yield ds
     ds.stop()
 

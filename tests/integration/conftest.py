@@ -7,6 +7,7 @@ import subprocess
 import tomllib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,16 @@ import aiohttp
 import pytest
 
 from connector.client import ManagementClient
-from connector.config import TrustedPeer, dump_settings
-from connector.dataspace import init_dataspace, start_node_process, wait_healthy
+from connector.config import TrustAnchor, TrustedPeer, dump_settings
+from connector.dataspace import (
+    init_dataspace,
+    issue_certification,
+    issue_membership,
+    start_authority_process,
+    start_node_process,
+    wait_healthy,
+)
+from connector.issuer import Authority
 
 
 @dataclass
@@ -64,6 +73,10 @@ class RunningNode:
         self.proc = None
 
 
+#: Claims that come from credentials in DCP mode (the rest stay configured claims).
+MEMBERSHIP_CLAIMS = ("clusters", "jurisdiction", "organisationType")
+
+
 class Dataspace:
     def __init__(
         self,
@@ -71,48 +84,119 @@ class Dataspace:
         count: int,
         names: list[str] | None = None,
         configure: dict[str, dict[str, Any]] | None = None,
+        identity: str = "dcp",
     ) -> None:
         self.folder = folder
-        self.description = init_dataspace(folder, count, names)
+        self.description = init_dataspace(folder, count, names, identity=identity)
+        self.identity = identity
+        self.authority_proc: subprocess.Popen[bytes] | None = None
         self.nodes = {
             n["name"]: RunningNode(n, folder / n["name"], folder / n["config"])
             for n in self.description["nodes"]
         }
         for name, values in (configure or {}).items():
-            config = self.nodes[name].config
-            with config.open("a", encoding="utf-8") as fh:
-                fh.write("\n")
-            text = config.read_text(encoding="utf-8")
-            head, sep, tail = text.partition("\n[[trusted]]")
-            extra = "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in values.items())
-            config.write_text(head.rstrip("\n") + "\n" + extra + sep + tail, encoding="utf-8")
+            self.configure(name, values)
+
+    def configure(self, name: str, values: dict[str, Any]) -> None:
+        """Set top-level fields of ``name``'s karez.toml (before its tables)."""
+        config = self.nodes[name].config
+        text = config.read_text(encoding="utf-8")
+        head, sep, tail = text.partition("\n[[")
+        extra = "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in values.items())
+        config.write_text(head.rstrip("\n") + "\n" + extra + sep + tail, encoding="utf-8")
+
+    @property
+    def authority(self) -> Authority:
+        return Authority.open(self.folder / self.description["authority"]["folder"])
+
+    def issue_membership(self, name: str, **claims: Any) -> str:
+        """A fresh membership credential for node ``name`` (replacing its earlier one)."""
+        node = self.nodes[name]
+        index = list(self.nodes).index(name)
+        return issue_membership(
+            self.folder, node.id, node.folder / "credentials", index, name, **claims
+        )
+
+    def issue_certification(self, name: str, kind: str, valid_until: datetime) -> str:
+        node = self.nodes[name]
+        return issue_certification(
+            self.folder, node.id, node.folder / "credentials", kind, valid_until
+        )
 
     def set_claims(self, node: str, claims: dict[str, dict[str, Any]]) -> None:
-        """Write profile claims about peers (by name) into ``node``'s participant list."""
+        """Give peers (by name) profile claims as ``node`` sees them.
+
+        With DCP, membership claims (clusters, jurisdiction, organisation type) and
+        certifications are issued to each peer as credentials by the authority; other claims
+        (declared purposes) are written into ``node``'s participant list.
+        """
         config = self.nodes[node].config
         data = tomllib.loads(config.read_text(encoding="utf-8"))
+        anchors = [
+            TrustAnchor(a["issuer"], a["credential_types"]) for a in data.pop("trust_anchors", [])
+        ]
+        if self.identity == "dcp":
+            for name, wanted in claims.items():
+                self._issue_claims(name, wanted)
+            claims = {
+                name: {
+                    k: v
+                    for k, v in wanted.items()
+                    if k not in (*MEMBERSHIP_CLAIMS, "certifications")
+                }
+                for name, wanted in claims.items()
+            }
         trusted = [
             TrustedPeer(
                 p["participant_id"],
-                p["keys"],
+                p.get("keys", []),
                 p.get("protocol_url"),
                 p.get("name"),
                 claims.get(p.get("name"), p.get("claims", {})),
             )
             for p in data.pop("trusted", [])
         ]
-        config.write_text(dump_settings(data, trusted), encoding="utf-8")
+        config.write_text(dump_settings(data, trusted, anchors), encoding="utf-8")
+
+    def _issue_claims(self, name: str, wanted: dict[str, Any]) -> None:
+        if any(k in wanted for k in MEMBERSHIP_CLAIMS):
+            self.issue_membership(
+                name,
+                clusters=list(wanted.get("clusters", [])),
+                jurisdiction=wanted.get("jurisdiction"),
+                organisation_type=wanted.get("organisationType"),
+            )
+        folder = self.nodes[name].folder / "credentials"
+        for old in folder.glob("certification-*.jwt"):
+            old.unlink()
+        for kind in wanted.get("certifications", []):
+            self.issue_certification(name, kind, datetime.now(UTC) + timedelta(days=365))
 
     def __getitem__(self, name: str) -> RunningNode:
         return self.nodes[name]
 
+    def start_authority(self) -> None:
+        if "authority" not in self.description or self.authority_proc is not None:
+            return
+        log = self.folder / "authority" / "authority.log"
+        self.authority_proc = start_authority_process(self.folder, self.description, log)
+        wait_healthy(self.description["authority"]["didDocumentUrl"], self.authority_proc)
+
     def start(self, *names: str) -> None:
+        self.start_authority()
         for name in names or list(self.nodes):
             self.nodes[name].start()
 
     def stop(self) -> None:
         for node in self.nodes.values():
             node.stop()
+        if self.authority_proc is not None:
+            self.authority_proc.terminate()
+            try:
+                self.authority_proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.authority_proc.kill()
+            self.authority_proc = None
 
     def client(self, session: aiohttp.ClientSession, name: str) -> ManagementClient:
         info = self.nodes[name].info
@@ -128,8 +212,9 @@ def dataspace_factory(tmp_path: Path) -> Iterator[Any]:
         names: list[str] | None = None,
         start: bool = True,
         configure: dict[str, dict[str, Any]] | None = None,
+        identity: str = "dcp",
     ) -> Dataspace:
-        ds = Dataspace(tmp_path / f"ds{len(made)}", count, names, configure)
+        ds = Dataspace(tmp_path / f"ds{len(made)}", count, names, configure, identity)
         made.append(ds)
         if start:
             ds.start()

@@ -24,11 +24,37 @@ def test_init_writes_a_working_configuration(tmp_path):
     result = run("init", "--dir", str(tmp_path / "node"), "--name", "acme")
     assert result.returncode == 0, result.stderr
     config = (tmp_path / "node" / "karez.toml").read_text()
-    assert 'participant_id = "urn:karez:participant:acme"' in config
+    assert 'participant_id = "did:web:127.0.0.1%3A8282"' in config
+    assert 'identity = "dcp"' in config
     key = tmp_path / "node" / "keys" / "node.pem"
     assert oct(key.stat().st_mode & 0o777) == "0o600"
     again = run("init", "--dir", str(tmp_path / "node"))
     assert again.returncode == 1 and "exists" in again.stderr
+    keys_mode = run("init", "--dir", str(tmp_path / "k"), "--name", "acme", "--identity", "keys")
+    assert keys_mode.returncode == 0, keys_mode.stderr
+    assert (
+        'participant_id = "urn:karez:participant:acme"' in (tmp_path / "k/karez.toml").read_text()
+    )
+
+
+def test_keys_rotate_keeps_the_old_key_listed(tmp_path):
+    from connector.config import load_settings
+    from connector.identity.keyring import KeyRing
+
+    anchor = "did:web:127.0.0.1%3A9999"
+    assert run("init", "--dir", str(tmp_path), "--trust-anchor", anchor).returncode == 0
+    settings = load_settings(tmp_path / "karez.toml")
+    assert [a.issuer for a in settings.trust_anchors] == [anchor]
+    did = settings.participant_id
+    before = KeyRing.load(tmp_path / "keys/node.pem")
+    rotated = run("keys", "rotate", "--config", str(tmp_path / "karez.toml"), "--alg", "ES256")
+    assert rotated.returncode == 0, rotated.stderr
+    after = KeyRing.load(tmp_path / "keys/node.pem")
+    assert after.kid(did) != before.kid(did)
+    document = after.did_document(did).to_json()
+    listed = [m["id"] for m in document["verificationMethod"]]
+    assert listed == [before.kid(did), after.kid(did)]
+    assert document["verificationMethod"][1]["publicKeyJwk"]["crv"] == "P-256"
 
 
 def test_dataspace_up_and_token(tmp_path):
@@ -84,7 +110,7 @@ def test_dataspace_up_and_token(tmp_path):
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
-    assert out.count("stopped") == 3
+    assert out.count("stopped") == 4  # the authority and three nodes
     for node in desc["nodes"]:
         assert "stopping karez node" in (folder / node["name"] / "node.log").read_text()
 

@@ -132,7 +132,7 @@ class Env:
         return credential_id, index
 
     async def holder_token(self, scopes: list[str] | None = None, audience: str | None = None):
-        return await caller_token(
+        return caller_token(
             self.holder.key,
             self.holder.did,
             self.holder.kid,

@@ -18,7 +18,7 @@ def three(tmp_path_factory):
     from tests.integration.conftest import Dataspace
 
     ds = Dataspace(tmp_path_factory.mktemp("dsp"), 3, ["provider", "consumer", "other"])
-    ds.start("provider", "consumer")
+    ds.start()  # "other" too: the provider queries its credential service
     yield ds
     ds.stop()
 

@@ -23,6 +23,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from connector.api.management.app import build_management_root
+from connector.api.management.auth import ManagementAuth
 from connector.api.management.openapi import openapi_document
 from connector.errors import ValidationFailure
 from connector.management_codec import (
@@ -78,7 +79,7 @@ def doc() -> dict[str, Any]:
 def build_app() -> web.Application:
     """The management app as the node builds it; services are never called while routing."""
     return build_management_root(
-        api_key="test-key",
+        auth=ManagementAuth(api_key="test-key"),
         base_path=BASE,
         max_body=1 << 20,
         public_url="http://127.0.0.1:8185/public",
@@ -186,7 +187,13 @@ def test_document_structure(doc):
         "in": "header",
         "name": "X-Api-Key",
     }
-    assert doc["security"] == [{"ApiKey": []}]
+    assert schemes["bearerAuth"] == {
+        **schemes["bearerAuth"],
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
+    assert doc["security"] == [{"ApiKey": []}, {"bearerAuth": []}]
     seen_ids: set[str] = set()
     for method, path, op in operations(doc):
         where = f"{method.upper()} {path}"
@@ -208,7 +215,7 @@ def test_document_structure(doc):
         if path in OPEN_PATHS:
             assert op.get("security") == [] and "401" not in responses, where
         else:
-            assert "security" not in op and "401" in responses, where
+            assert "security" not in op and "401" in responses and "403" in responses, where
         if "requestBody" in op:
             content = op["requestBody"]["content"]["application/json"]
             assert "$ref" in content["schema"] and "example" in content, where

@@ -48,7 +48,16 @@ def space(tmp_path_factory):
 async def test_template_case(space, http, template, case, tmp_path):
     provider = space.client(http, "provider")
     consumer = space.client(http, case["consumer"])
-    policy = json.loads((POLICIES / template / "policy.json").read_text())
+    # the templates name participants by placeholder ids; here they are the nodes' DIDs
+    ids = {f"urn:karez:participant:{name}": node.id for name, node in space.nodes.items()}
+
+    def local(text: str) -> str:
+        for placeholder, did in ids.items():
+            text = text.replace(placeholder, did)
+        return text
+
+    policy = json.loads(local((POLICIES / template / "policy.json").read_text()))
+    case = json.loads(local(json.dumps(case)))
     slug = f"{template}-{abs(hash(case['name'])) % 10**8}"
     data = tmp_path / "data.bin"
     data.write_bytes(b"karez" * 1000)

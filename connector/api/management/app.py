@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from connector.api.body import json_response
+from connector.api.management.auth import ManagementAuth
 from connector.api.management.common import Body, auth_and_errors
 from connector.api.management.definitions import definition_routes
 from connector.api.management.node_info import node_info_routes
@@ -13,7 +14,7 @@ from connector.api.management.processes import process_routes
 
 def build_management_root(
     *,
-    api_key: str,
+    auth: ManagementAuth,
     base_path: str,
     max_body: int,
     public_url: str,
@@ -21,7 +22,7 @@ def build_management_root(
     **services: object,
 ) -> web.Application:
     body = Body(max_body)
-    api = web.Application(middlewares=[auth_and_errors(api_key, open_paths=("/openapi.json",))])
+    api = web.Application(middlewares=[auth_and_errors(auth, open_paths=("/openapi.json",))])
     entities = services.pop("entities")
     api.add_routes(definition_routes(entities, body))  # type: ignore[arg-type]
     api.add_routes(process_routes(entities=entities, body=body, **services))  # type: ignore[arg-type]
