@@ -90,7 +90,9 @@ def cmd_dataspace(args: argparse.Namespace) -> int:
     folder = Path(args.dir)
     if args.action == "init":
         names = args.names.split(",") if args.names else None
-        desc = dataspace.init_dataspace(folder, args.nodes, names, identity=args.identity)
+        desc = dataspace.init_dataspace(
+            folder, args.nodes, names, identity=args.identity, tls=args.tls
+        )
         print(f"wrote {len(desc['nodes'])} node configurations and {folder / 'dataspace.json'}")
         if "authority" in desc:
             authority = desc["authority"]
@@ -165,6 +167,9 @@ def parser() -> argparse.ArgumentParser:
         choices=("dcp", "keys"),
         default="dcp",
         help="dcp: an authority issues credentials (default); keys: a configured key list",
+    )
+    ds_init.add_argument(
+        "--tls", action="store_true", help="serve HTTPS with certificates from a private CA"
     )
     ds_up = ds_sub.add_parser("up", help="run every node until Ctrl-C or SIGTERM")
     ds_up.add_argument("dir")

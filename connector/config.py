@@ -78,6 +78,8 @@ class Settings:
         default_factory=lambda: ["KarezCertificationCredential"]
     )
     trust_anchors: list[TrustAnchor] = field(default_factory=list)
+    # hosts whose DIDs resolve over plain HTTP (loopback only; any other host needs HTTPS)
+    did_http_hosts: list[str] = field(default_factory=lambda: ["127.0.0.1", "localhost", "[::1]"])
     did_cache_ttl_s: float = 300.0
     status_list_cache_ttl_s: float = 300.0
     # --- TLS -------------------------------------------------------------------------
@@ -141,7 +143,7 @@ class Settings:
 
 
 _SCALARS = {f.name: f.type for f in fields(Settings)}
-_LISTS = ("required_credentials", "optional_credentials")
+_LISTS = ("required_credentials", "optional_credentials", "did_http_hosts")
 MANAGEMENT_AUTH_MODES = ("api_key", "oauth2", "api_key+oauth2")
 
 

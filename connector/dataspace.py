@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ from connector.identity.verifier import caller_token
 from connector.identity.wallet import type_scope
 from connector.issuer import Authority, did_document_url
 from connector.setup_node import AUTHORITY_TYPES, did_for, free_ports, plan_node, write_config
+from connector.tls import write_self_signed
 
 DESCRIPTION = "dataspace.json"
 AUTHORITY_FOLDER = "authority"
@@ -48,12 +50,19 @@ def demo_uscc(index: int) -> str:
 
 
 def init_dataspace(
-    folder: Path, count: int, names: list[str] | None = None, *, identity: str = "dcp"
+    folder: Path,
+    count: int,
+    names: list[str] | None = None,
+    *,
+    identity: str = "dcp",
+    tls: bool = False,
 ) -> dict[str, Any]:
     """Write ``count`` node configurations and ``dataspace.json``; return the description.
 
     With ``identity = "dcp"`` (the default) the folder also holds a data-space authority
     (``authority/``) that issued each node a membership credential, and the nodes trust it.
+    With ``tls``, a private CA (``tls/``) certifies ``localhost``; every node serves HTTPS as
+    ``localhost`` and its DID resolves over HTTPS (the authority stays on plain loopback HTTP).
     """
     if count < 1:
         raise ValueError("a data space needs at least one node")
@@ -66,6 +75,15 @@ def init_dataspace(
         raise ValueError("'authority' is the authority's folder; choose another node name")
     folder.mkdir(parents=True, exist_ok=True)
     ports = free_ports(4 * count + 1)
+    extra: dict[str, Any] = {}
+    if tls:
+        cert, key, ca = write_self_signed(folder / "tls", ("localhost", "127.0.0.1"))
+        extra = {
+            "tls_cert_file": str(cert.resolve()),
+            "tls_key_file": str(key.resolve()),
+            "tls_ca_file": str(ca.resolve()),
+            "did_http_hosts": ["127.0.0.1"],
+        }
     plans = []
     for i, name in enumerate(names):
         p = ports[4 * i : 4 * i + 4]
@@ -80,12 +98,16 @@ def init_dataspace(
                     "observability_port": p[3],
                 },
                 identity=identity,
+                host="localhost" if tls else "127.0.0.1",
+                scheme="https" if tls else "http",
             )
         )
     description: dict[str, Any] = {
         "description": "A local Karez data space (written by `karez dataspace init`).",
         "identity": identity,
     }
+    if tls:
+        description["tls"] = {"caFile": extra["tls_ca_file"]}
     anchors = []
     if identity == "dcp":
         port = ports[-1]
@@ -103,7 +125,7 @@ def init_dataspace(
             issue_membership(folder, plan.participant_id, plan.credentials_folder, i, plan.name)
     for plan in plans:
         peers = [other.as_peer() for other in plans if other is not plan]
-        write_config(plan, peers, anchors)
+        write_config(plan, peers, anchors, **extra)
     description["nodes"] = [
         {
             "name": plan.name,
@@ -171,6 +193,11 @@ def _store_credential(credentials: Path, stem: str, token: str) -> str:
     return decode_unverified(token)[1]["id"]
 
 
+def ca_file(description: dict[str, Any]) -> str | None:
+    """The private CA a TLS data space's nodes are certified by (None without TLS)."""
+    return description.get("tls", {}).get("caFile")
+
+
 def load_description(folder: Path) -> dict[str, Any]:
     path = folder / DESCRIPTION
     if not path.exists():
@@ -220,15 +247,19 @@ def start_node_process(config: Path, log_file: Path | None = None) -> subprocess
 
 
 def wait_healthy(
-    url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 30
+    url: str,
+    proc: subprocess.Popen[bytes] | None = None,
+    timeout: float = 30,
+    ca_file: str | None = None,
 ) -> None:
+    context = ssl.create_default_context(cafile=ca_file) if url.startswith("https:") else None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"node exited with code {proc.returncode} before it was healthy")
         with (
             contextlib.suppress(OSError),
-            urllib.request.urlopen(url, timeout=1) as resp,  # noqa: S310 - loopback
+            urllib.request.urlopen(url, timeout=1, context=context) as resp,  # noqa: S310
         ):
             if resp.status == 200:
                 return
@@ -286,7 +317,7 @@ def up(folder: Path, out=print) -> None:  # noqa: ANN001
         for node, proc in procs:
             if "healthUrl" not in node:
                 continue
-            wait_healthy(node["healthUrl"], proc)
+            wait_healthy(node["healthUrl"], proc, ca_file=ca_file(description))
             out(
                 f"{node['name']:<10} up  management {node['managementUrl']}  "
                 f"protocol {node['protocolUrl']}  (log: {folder / node['name'] / 'node.log'})"

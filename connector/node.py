@@ -35,6 +35,7 @@ from connector.jsonld.processor import configure as configure_contexts
 from connector.node_identity import CREDENTIAL_SERVICE_PATH, build_identity
 from connector.protocol import messages as m
 from connector.store import open_store
+from connector.tls import client_context, server_context
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class Node:
             timeout=aiohttp.ClientTimeout(
                 total=None, sock_connect=st.peer_timeout_s, sock_read=st.peer_timeout_s * 6
             ),
-            connector=aiohttp.TCPConnector(limit=256),
+            connector=aiohttp.TCPConnector(limit=256, ssl=client_context(st)),
         )
         self.identity = build_identity(st, self.http, self.store)
         await self.identity.start()
@@ -146,10 +147,12 @@ class Node:
             (self._public_root(st), st.public_port),
             (build_observability_app(self._ready, self._metrics), st.observability_port),
         ]
+        tls = server_context(st)
         for app, port in apps:
             runner = web.AppRunner(app, access_log=None, handle_signals=False)
             await runner.setup()
-            await web.TCPSite(runner, st.host, port, reuse_address=True).start()
+            site = web.TCPSite(runner, st.host, port, reuse_address=True, ssl_context=tls)
+            await site.start()
             self._runners.append(runner)
 
     def _protocol_root(self, st: Settings, dsp: web.Application) -> web.Application:
@@ -229,7 +232,7 @@ class Node:
     @property
     def refresh_url(self) -> str:
         st = self.settings
-        return f"http://{st.public_host}:{st.public_port}/token"
+        return f"{st.scheme}://{st.public_host}:{st.public_port}/token"
 
     async def secret(self, name: str) -> str | None:
         async with self.store.session() as s:

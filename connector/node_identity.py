@@ -107,7 +107,7 @@ def dcp_identity(
 ) -> NodeIdentity:
     did = st.participant_id
     try:
-        did_url = did_web_to_url(did, LOOPBACK_HOSTS)
+        did_url = did_web_to_url(did, st.did_http_hosts)
     except ValidationFailure as exc:
         raise ValidationFailure(
             f"participant_id must be a did:web DID with identity = 'dcp': {exc.message}",
@@ -116,7 +116,10 @@ def dcp_identity(
     if not st.trust_anchors:
         log.warning("no [[trust_anchors]] configured: every peer will be refused")
     fetch_json, fetch_text, post_json = http_functions(http)
-    resolver = DidResolver(fetch_json, st.did_cache_ttl_s, allow_http_hosts=LOOPBACK_HOSTS)
+    try:
+        resolver = DidResolver(fetch_json, st.did_cache_ttl_s, allow_http_hosts=st.did_http_hosts)
+    except ValueError as exc:
+        raise ValidationFailure(str(exc), path="did_http_hosts") from None
     anchors = TrustAnchors()
     for anchor in st.trust_anchors:
         for credential_type in anchor.credential_types:

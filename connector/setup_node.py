@@ -51,24 +51,26 @@ class NodePlan:
     api_key: str
     ports: dict[str, int]
     public_jwk: dict[str, Any]
-    host: str = "127.0.0.1"
+    host: str = "127.0.0.1"  # the host name peers use (and the DID's host)
     identity: str = "dcp"
+    scheme: str = "http"  # "https" when the node serves TLS
+    bind_host: str = "127.0.0.1"
 
     @property
     def protocol_url(self) -> str:
-        return f"http://{self.host}:{self.ports['protocol_port']}/protocol"
+        return f"{self.scheme}://{self.host}:{self.ports['protocol_port']}/protocol"
 
     @property
     def management_url(self) -> str:
-        return f"http://{self.host}:{self.ports['management_port']}/management"
+        return f"{self.scheme}://{self.host}:{self.ports['management_port']}/management"
 
     @property
     def public_url(self) -> str:
-        return f"http://{self.host}:{self.ports['public_port']}/public"
+        return f"{self.scheme}://{self.host}:{self.ports['public_port']}/public"
 
     @property
     def health_url(self) -> str:
-        return f"http://{self.host}:{self.ports['observability_port']}/check/health"
+        return f"{self.scheme}://{self.host}:{self.ports['observability_port']}/check/health"
 
     @property
     def config_file(self) -> Path:
@@ -105,6 +107,7 @@ def plan_node(
     identity: str = "dcp",
     alg: str = EDDSA,
     host: str = "127.0.0.1",
+    scheme: str = "http",
 ) -> NodePlan:
     """Create the folder and the node's key; ports default to the standard ones."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -125,6 +128,7 @@ def plan_node(
         public_jwk=public_jwk(key),
         host=host,
         identity=identity,
+        scheme=scheme,
     )
 
 
@@ -139,7 +143,7 @@ def write_config(
         "participant_id": plan.participant_id,
         "identity": plan.identity,
         "api_key": plan.api_key,
-        "host": plan.host,
+        "host": plan.bind_host,
         "public_host": plan.host,
         **plan.ports,
         "data_dir": "data",

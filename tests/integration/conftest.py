@@ -17,6 +17,7 @@ import pytest
 from connector.client import ManagementClient
 from connector.config import TrustAnchor, TrustedPeer, dump_settings
 from connector.dataspace import (
+    ca_file,
     init_dataspace,
     issue_certification,
     issue_membership,
@@ -34,6 +35,7 @@ class RunningNode:
     config: Path
     proc: subprocess.Popen[bytes] | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    ca_file: str | None = None  # a TLS data space's private CA
 
     @property
     def name(self) -> str:
@@ -53,7 +55,7 @@ class RunningNode:
 
     def start(self) -> None:
         self.proc = start_node_process(self.config, self.log)
-        wait_healthy(self.info["healthUrl"], self.proc)
+        wait_healthy(self.info["healthUrl"], self.proc, ca_file=self.ca_file)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -85,13 +87,17 @@ class Dataspace:
         names: list[str] | None = None,
         configure: dict[str, dict[str, Any]] | None = None,
         identity: str = "dcp",
+        tls: bool = False,
     ) -> None:
         self.folder = folder
-        self.description = init_dataspace(folder, count, names, identity=identity)
+        self.description = init_dataspace(folder, count, names, identity=identity, tls=tls)
         self.identity = identity
+        self.ca_file = ca_file(self.description)
         self.authority_proc: subprocess.Popen[bytes] | None = None
         self.nodes = {
-            n["name"]: RunningNode(n, folder / n["name"], folder / n["config"])
+            n["name"]: RunningNode(
+                n, folder / n["name"], folder / n["config"], ca_file=self.ca_file
+            )
             for n in self.description["nodes"]
         }
         for name, values in (configure or {}).items():
@@ -213,8 +219,9 @@ def dataspace_factory(tmp_path: Path) -> Iterator[Any]:
         start: bool = True,
         configure: dict[str, dict[str, Any]] | None = None,
         identity: str = "dcp",
+        tls: bool = False,
     ) -> Dataspace:
-        ds = Dataspace(tmp_path / f"ds{len(made)}", count, names, configure, identity)
+        ds = Dataspace(tmp_path / f"ds{len(made)}", count, names, configure, identity, tls)
         made.append(ds)
         if start:
             ds.start()
