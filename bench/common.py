@@ -10,7 +10,12 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-from connector.dataspace import init_dataspace, start_node_process, wait_healthy
+from connector.dataspace import (
+    init_dataspace,
+    start_authority_process,
+    start_node_process,
+    wait_healthy,
+)
 from connector.setup_node import free_ports
 
 BASELINE_SERVER = textwrap.dedent(
@@ -60,11 +65,19 @@ class Baseline:
 
 
 class BenchDataspace:
-    def __init__(self, count: int = 2) -> None:
+    """Nodes (and, with DCP, the authority) as processes in a temporary folder."""
+
+    def __init__(self, count: int = 2, identity: str = "dcp") -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="karez-bench-"))
-        self.description = init_dataspace(self.folder, count)
+        self.description = init_dataspace(self.folder, count, identity=identity)
         self.nodes = self.description["nodes"]
         self.procs = []
+        self.authority = None
+        if "authority" in self.description:
+            self.authority = start_authority_process(
+                self.folder, self.description, self.folder / "authority" / "authority.log"
+            )
+            wait_healthy(self.description["authority"]["didDocumentUrl"], self.authority)
         for node in self.nodes:
             proc = start_node_process(
                 self.folder / node["config"], self.folder / node["name"] / "node.log"
@@ -80,9 +93,10 @@ class BenchDataspace:
         }
 
     def stop(self) -> None:
-        for proc in self.procs:
+        procs = [*self.procs, *([self.authority] if self.authority else [])]
+        for proc in procs:
             proc.terminate()
-        for proc in self.procs:
+        for proc in procs:
             proc.wait(timeout=15)
 
 

@@ -55,8 +55,9 @@ async def run_concurrently(fn, concurrency: int, total: int) -> float:  # noqa: 
     return total / (time.perf_counter() - t0)
 
 
-async def main(count: int) -> None:
-    ds = BenchDataspace(2)
+async def main(count: int, identity: str) -> None:
+    print(f"protocol authentication: {identity}")
+    ds = BenchDataspace(2, identity)
     baseline = Baseline()
     provider_info, consumer_info = ds.nodes
     finished: dict[str, asyncio.Future] = {}
@@ -140,4 +141,8 @@ async def main(count: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=50, help="negotiations per level (min 3x c)")
-    asyncio.run(main(parser.parse_args().count))
+    parser.add_argument(
+        "--identity", choices=("dcp", "keys"), default="dcp", help="how nodes authenticate"
+    )
+    args = parser.parse_args()
+    asyncio.run(main(args.count, args.identity))

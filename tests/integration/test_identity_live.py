@@ -20,6 +20,7 @@ from connector.client import ManagementError, first_offer
 from connector.dataspace import protocol_token
 from connector.identity import jose
 from connector.identity.did import did_web_to_url
+from connector.identity.keyring import rotate
 from connector.identity.keys import generate_key
 from connector.issuer import Authority
 from connector.node_identity import LOOPBACK_HOSTS
@@ -64,6 +65,8 @@ def space(tmp_path_factory):
         "expired", valid_from=now - timedelta(days=400), valid_until=now - timedelta(days=1)
     )
     ds.revoked_id = ds.issue_membership("revoked", clusters=["cluster10:cotton-textiles"])
+    # the member signs with a P-256 key it rotated to; its first (Ed25519) key stays listed
+    rotate(ds["member"].folder / "keys" / "node.pem", "ES256")
     ds.start()
     yield ds
     ds.stop()
@@ -106,7 +109,18 @@ async def test_member_negotiates_and_transfers(space, http, tmp_path):
     data.write_bytes(b"county,yield\nAksu,412\n" * 100)
     await provider.create_asset("members-only", {"type": "File", "path": str(data)}, {})
     await provider.create_policy("open", [{"action": "use"}])
-    await provider.create_contract_definition("members", "open", "open")
+    await provider.create_contract_definition(
+        "members",
+        "open",
+        "open",
+        [
+            {
+                "operandLeft": "https://w3id.org/edc/v0.0.1/ns/id",
+                "operator": "=",
+                "operandRight": "members-only",
+            }
+        ],
+    )
     p = space["provider"]
     offer = first_offer(await member.catalog(p.protocol_url, p.id), "members-only")
     nid = await member.negotiate(p.protocol_url, p.id, offer, "members-only")
@@ -135,6 +149,9 @@ async def test_nodes_serve_their_did_documents(space, http):
         assert services["DataService"] == node.protocol_url + "/catalog"
         assert services["CredentialService"].endswith("/cs")
         assert all("d" not in m["publicKeyJwk"] for m in document["verificationMethod"])
+    async with http.get(did_web_to_url(space["member"].id, LOOPBACK_HOSTS)) as resp:
+        methods = (await resp.json(content_type=None))["verificationMethod"]
+    assert [m["publicKeyJwk"]["kty"] for m in methods] == ["OKP", "EC"]  # old, current
     base = space["provider"].protocol_url.rsplit("/protocol", 1)[0]
     async with http.get(base + "/.well-known/dspace-version") as resp:
         entry = (await resp.json())["protocolVersions"][0]
@@ -144,8 +161,50 @@ async def test_nodes_serve_their_did_documents(space, http):
 
 async def test_a_dataspace_token_is_accepted(space, http):
     token = protocol_token(space.folder, "member", "provider")
+    header, _ = jose.decode_unverified(token.removeprefix("Bearer "))
+    assert header["alg"] == "ES256" and header["kid"].startswith(space["member"].id + "#")
     status, body = await post_catalog(http, space, token)
     assert status == 200 and body["@type"] == "Catalog"
+
+
+async def test_verified_claims_reach_the_policy_engine(space, http, tmp_path):
+    """A policy on the membership's cluster: the revoked-to-be node (cotton) passes, the member
+    (no cluster) is refused with the value it was seen with."""
+    provider = space.client(http, "provider")
+    data = tmp_path / "cotton.csv"
+    data.write_bytes(b"field,yield\n")
+    await provider.create_asset("cotton-only", {"type": "File", "path": str(data)}, {})
+    constraint = {
+        "leftOperand": "https://w3id.org/karez/ns/clusterMembership",
+        "operator": "isAnyOf",
+        "rightOperand": ["https://w3id.org/karez/ns/cluster10/cotton-textiles"],
+    }
+    await provider.create_policy("cotton", [{"action": "use", "constraint": [constraint]}])
+    await provider.create_policy("open-cotton", [{"action": "use"}])
+    await provider.create_contract_definition(
+        "cotton-def",
+        "open-cotton",
+        "cotton",
+        [
+            {
+                "operandLeft": "https://w3id.org/edc/v0.0.1/ns/id",
+                "operator": "=",
+                "operandRight": "cotton-only",
+            }
+        ],
+    )
+    p = space["provider"]
+    results = {}
+    for name in ("revoked", "member"):
+        client = space.client(http, name)
+        offer = first_offer(await client.catalog(p.protocol_url, p.id), "cotton-only")
+        nid = await client.negotiate(p.protocol_url, p.id, offer, "cotton-only")
+        results[name] = await client.wait_state(
+            "contractnegotiations", nid, {"FINALIZED", "TERMINATED"}
+        )
+    assert results["revoked"]["state"] == "FINALIZED", results["revoked"].get("errorDetail")
+    assert results["member"]["state"] == "TERMINATED"
+    assert "clusterMembership" in results["member"]["errorDetail"], results["member"]
 
 
 # --- refusals -------------------------------------------------------------------------------
@@ -189,7 +248,8 @@ async def test_forged_signature_is_refused(space, http):
     token = protocol_token(space.folder, "member", "provider").removeprefix("Bearer ")
     header, claims = jose.decode_unverified(token)
     claims["jti"] = claims["jti"] + "-forged"
-    forged = jose.sign(header, claims, jose.jose_key(generate_key()))  # same kid, other key
+    other_key = generate_key(header["alg"])
+    forged = jose.sign(header, claims, jose.jose_key(other_key))  # same kid, another key
     status, body = await post_catalog(http, space, f"Bearer {forged}")
     assert status == 401 and "self-issued token" in reason(body)
     assert "signature" in reason(body)
