@@ -196,11 +196,16 @@ def _expand_compact(value: str, prefixes: Mapping[str, str]) -> str:
 @cache
 def context_prefixes() -> Mapping[str, str]:
     """Prefix -> namespace from the Karez context (``karez``, ``cluster``, ``level``, ...)."""
-    found = {
-        k: v
-        for k, v in _context().items()
-        if isinstance(v, str) and not k.startswith("@") and v.endswith("/")
-    }
+    found = {}
+    for key, value in _context().items():
+        if key.startswith("@"):
+            continue
+        if isinstance(value, str) and value.endswith("/"):
+            found[key] = value
+        elif isinstance(value, dict) and value.get("@prefix") is True:
+            namespace = value.get("@id")
+            if isinstance(namespace, str):  # a term that is also a prefix (``jurisdiction``)
+                found[key] = namespace
     return MappingProxyType(found)
 
 

@@ -61,6 +61,13 @@ class PolicyDecider:
     def __init__(self, claims: ClaimsSource) -> None:
         self._claims = claims
 
+    async def refresh_claims(self, session: Session, participant_id: str) -> None:
+        """Re-read a participant's stored claims (in ``session``) where the source keeps them
+        in the store, so that a replica decides with what another replica verified."""
+        refresh = getattr(self._claims, "refresh", None)
+        if refresh is not None:
+            await refresh(session, participant_id)
+
     def decide(
         self,
         policy: Json,

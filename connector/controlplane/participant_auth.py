@@ -21,7 +21,7 @@ from connector.domain import ParticipantClaims
 from connector.errors import Conflict
 from connector.identity.tokens import ProtocolTokenSigner, ProtocolTokenVerifier
 from connector.identity.verifier import DcpVerifier
-from connector.store.base import Store
+from connector.store.base import Session, Store
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +80,10 @@ class VerifiedClaims(ClaimsSource):
             for item in await s.list(ParticipantClaims):
                 self._claims[item.id] = item.claims
 
-    async def refresh(self, participant_id: str) -> None:
-        """Re-read one participant's claims from the store (another replica may have
-        verified newer ones)."""
-        async with self._store.session() as s:
-            item = await s.get(ParticipantClaims, participant_id)
+    async def refresh(self, session: Session, participant_id: str) -> None:
+        """Re-read one participant's claims in ``session`` (another replica may have verified
+        newer ones)."""
+        item = await session.get(ParticipantClaims, participant_id)
         if item is not None:
             self._claims[participant_id] = item.claims
 

@@ -499,6 +499,7 @@ async def agreement_problem(
     ]
     uses = len(others) + 1  # this transfer, starting or started
     asset = await s.get(Asset, agreement.asset_id)
+    await decider.refresh_claims(s, agreement.consumer_id)
     decision = decider.decide(
         agreement.policy,
         agreement.consumer_id,
