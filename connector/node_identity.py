@@ -66,21 +66,26 @@ async def _read_limited(response: aiohttp.ClientResponse) -> bytes:
     return body
 
 
-def http_functions(http: aiohttp.ClientSession) -> tuple[Any, Any, Any]:
-    """``(fetch JSON, fetch text, post JSON)`` over ``http``, each with a size limit."""
+def http_functions(http: aiohttp.ClientSession, timeout_s: float = 10.0) -> tuple[Any, Any, Any]:
+    """``(fetch JSON, fetch text, post JSON)`` over ``http``, each with a size limit and a
+    total time limit (a slow DID host or credential service cannot hold a request long)."""
+    options: dict[str, Any] = {
+        "allow_redirects": False,
+        "timeout": aiohttp.ClientTimeout(total=timeout_s),
+    }
 
     async def fetch_json(url: str) -> Any:
-        async with http.get(url, allow_redirects=False) as response:
+        async with http.get(url, **options) as response:
             response.raise_for_status()
             return json.loads(await _read_limited(response))
 
     async def fetch_text(url: str) -> str:
-        async with http.get(url, allow_redirects=False) as response:
+        async with http.get(url, **options) as response:
             response.raise_for_status()
             return (await _read_limited(response)).decode("utf-8")
 
     async def post_json(url: str, headers: dict[str, str], body: Any) -> tuple[int, Any]:
-        async with http.post(url, json=body, headers=headers, allow_redirects=False) as response:
+        async with http.post(url, json=body, headers=headers, **options) as response:
             raw = await _read_limited(response)
             try:
                 return response.status, json.loads(raw) if raw else None
@@ -115,7 +120,7 @@ def dcp_identity(
         ) from None
     if not st.trust_anchors:
         log.warning("no [[trust_anchors]] configured: every peer will be refused")
-    fetch_json, fetch_text, post_json = http_functions(http)
+    fetch_json, fetch_text, post_json = http_functions(http, st.peer_timeout_s)
     try:
         resolver = DidResolver(fetch_json, st.did_cache_ttl_s, allow_http_hosts=st.did_http_hosts)
     except ValueError as exc:

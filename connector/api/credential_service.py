@@ -87,9 +87,8 @@ def build_credential_service_app(
             requested = message["scope"]
             if len(requested) > MAX_SCOPES:
                 raise ValidationFailure(f"at most {MAX_SCOPES} scopes", path="scope")
-            for scope in requested:
-                parse_scope(scope)
-            allowed = [s for s in requested if s in set(granted)]
+            granted_scopes = {parse_scope(g) for g in granted}
+            allowed = [s for s in requested if parse_scope(s) in granted_scopes]
             credentials = wallet.select(allowed)
             vp = make_presentation(
                 own_key, own_did, kid, verifier_did, credentials, ttl_s=vp_ttl_s, now=now

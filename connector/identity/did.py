@@ -338,6 +338,23 @@ class DidResolver:
     def __len__(self) -> int:
         return len(self._cache)
 
+    def check_endpoint(self, url: str) -> str:
+        """``url`` if a DID document's service endpoint may be called: HTTPS, or plain HTTP to
+        one of the loopback hosts this resolver allows; ``Unauthorized`` otherwise."""
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname or ""
+        except ValueError:
+            raise Unauthorized("service endpoint is not a URL") from None
+        if parts.username or parts.password or not host:
+            raise Unauthorized("service endpoint is not a plain absolute URL")
+        if parts.scheme == "https":
+            return url
+        bracketed = f"[{host}]" if ":" in host else host
+        if parts.scheme == "http" and (host in self._http_hosts or bracketed in self._http_hosts):
+            return url
+        raise Unauthorized("service endpoint must use HTTPS (plain HTTP only on loopback)")
+
     def invalidate(self, did: str) -> None:
         self._cache.pop(did, None)
 

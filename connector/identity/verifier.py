@@ -188,6 +188,7 @@ class DcpVerifier:
                 raise Unauthorized("no access token ('token' claim) for the credential service")
         with _step("DID resolution"):
             endpoint = (await self.resolver.resolve(caller)).service_endpoint("CredentialService")
+            self.resolver.check_endpoint(endpoint)
         presentations = await self._query(caller, access_token, endpoint, now)
         credentials: list[str] = []
         with _step("presentation"):

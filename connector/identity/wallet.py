@@ -20,6 +20,8 @@ from connector.identity.vc import MAX_VC_CHARS, VC_TYPE
 
 READ = "read"
 ALIASES = (SCOPE_VC_TYPE, SCOPE_VC_ID)
+#: Aliases other implementations use for the same thing (Eclipse EDC's type alias).
+ALIAS_SYNONYMS = {"org.eclipse.edc.vc.type": SCOPE_VC_TYPE}
 
 
 def type_scope(credential_type: str) -> str:
@@ -33,13 +35,15 @@ def id_scope(credential_id: str) -> str:
 
 
 def parse_scope(scope: str) -> tuple[str, str]:
-    """``(alias, discriminator)`` of a DCP scope; ``ValidationFailure`` if malformed or unknown."""
+    """``(alias, discriminator)`` of a DCP scope (EDC's ``org.eclipse.edc.vc.type`` read as the
+    DCP type alias); ``ValidationFailure`` if malformed or unknown."""
     if not isinstance(scope, str):
         raise ValidationFailure("scope must be a string")
     alias, sep, rest = scope.partition(":")
     discriminator, sep2, operation = rest.rpartition(":")
     if not (sep and sep2 and discriminator) or any(c.isspace() for c in scope):
         raise ValidationFailure(f"malformed scope '{scope[:200]}'", path="scope")
+    alias = ALIAS_SYNONYMS.get(alias, alias)
     if alias not in ALIASES:
         raise ValidationFailure(f"unsupported scope alias '{alias[:100]}'", path="scope")
     if operation != READ:

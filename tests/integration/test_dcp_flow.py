@@ -393,6 +393,17 @@ async def test_service_answers_only_the_granted_scopes(env: Env) -> None:
     assert json.loads(jose.b64url_decode(payload))["id"] == member_id
 
 
+async def test_service_reads_edc_scope_aliases(env: Env) -> None:
+    """An EDC verifier asks with ``org.eclipse.edc.vc.type``; the grant used the DCP alias."""
+    env.credential()
+    edc_scope = MEMBER.replace("org.eclipse.dspace.dcp.vc.type", "org.eclipse.edc.vc.type")
+    query = dcp.presentation_query_message([edc_scope])
+    status, body = await env.query(env.verifier_token([MEMBER]), query)
+    assert status == 200
+    (vp,) = dcp.validate_presentation_response(body)
+    assert len(jose.decode_unverified(vp)[1]["verifiableCredential"]) == 1
+
+
 async def test_service_selects_by_id(env: Env) -> None:
     _, _ = env.credential()
     cert_id, _ = env.credential(types=(CERTIFICATION_TYPE,))

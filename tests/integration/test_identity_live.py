@@ -292,3 +292,31 @@ async def test_revocation_takes_effect_after_the_status_list_cache_lifetime(spac
     await asyncio.sleep(max(0.0, STATUS_TTL_S - (time.monotonic() - cached_at)) + 0.3)
     message = await catalog_refusal(space, http, "revoked")
     assert "revoked" in message
+
+
+async def test_a_refused_caller_leaves_nothing_behind(space, http):
+    """The outsider sends a contract request (with an offer a member saw): the provider
+    refuses it before reading it, and stores no negotiation for it."""
+    provider = space.client(http, "provider")
+    member = space.client(http, "member")
+    outsider = space.client(http, "outsider")
+    p = space["provider"]
+    offer = first_offer(await member.catalog(p.protocol_url, p.id), "members-only")
+    nid = await outsider.negotiate(p.protocol_url, p.id, offer, "members-only")
+    n = await outsider.wait_state("contractnegotiations", nid, {"TERMINATED", "FINALIZED"})
+    assert n["state"] == "TERMINATED"
+    assert "missing required credential" in n["errorDetail"]
+    theirs = await provider.call(
+        "POST",
+        "/v3/contractnegotiations/request",
+        {
+            "filterExpression": [
+                {
+                    "operandLeft": "counterPartyId",
+                    "operator": "=",
+                    "operandRight": space["outsider"].id,
+                }
+            ]
+        },
+    )
+    assert theirs == []
