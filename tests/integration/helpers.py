@@ -86,3 +86,35 @@ async def download(
     async with http.get(edr["endpoint"], headers=h) as resp:
         body = await resp.read()
         return resp.status, hashlib.sha256(body).hexdigest(), body
+
+
+async def pull(
+    consumer: ManagementClient, provider_node: Any, agreement_id: str
+) -> tuple[dict, dict | None]:
+    """Start an HttpData-PULL under ``agreement_id``: the transfer once STARTED (or
+    TERMINATED) and, if started, its EDR data address."""
+    tid = await consumer.transfer(provider_node.protocol_url, agreement_id)
+    transfer = await consumer.wait_state("transferprocesses", tid, {"STARTED", "TERMINATED"})
+    if transfer["state"] != "STARTED":
+        return transfer, None
+    return transfer, await consumer.call("GET", f"/v3/edrs/{tid}/dataaddress")
+
+
+async def share(
+    http: aiohttp.ClientSession,
+    provider: ManagementClient,
+    consumer: ManagementClient,
+    provider_node: Any,
+    folder: Path,
+    asset_id: str,
+) -> tuple[dict, str, bytes]:
+    """Publish an open dataset, negotiate, pull and download it: ``(EDR, source SHA-256,
+    received bytes)``; asserts each step succeeds."""
+    sha = await publish(provider, folder, asset_id, size=32 * 1024)
+    n = await negotiate(consumer, provider_node, asset_id)
+    assert n["state"] == "FINALIZED", n.get("errorDetail")
+    transfer, edr = await pull(consumer, provider_node, n["contractAgreementId"])
+    assert edr is not None, transfer.get("errorDetail")
+    status, received_sha, body = await download(http, edr)
+    assert status == 200 and received_sha == sha
+    return edr, sha, body

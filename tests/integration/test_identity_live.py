@@ -24,6 +24,7 @@ from connector.identity.keyring import rotate
 from connector.identity.keys import generate_key
 from connector.issuer import Authority
 from connector.node_identity import LOOPBACK_HOSTS
+from tests.integration.helpers import publish, share
 
 CTX = ["https://w3id.org/dspace/2025/1/context.jsonld"]
 CATALOG_REQUEST = {"@context": CTX, "@type": "CatalogRequestMessage"}
@@ -105,37 +106,12 @@ def reason(body: dict) -> str:
 async def test_member_negotiates_and_transfers(space, http, tmp_path):
     provider = space.client(http, "provider")
     member = space.client(http, "member")
-    data = tmp_path / "yields.csv"
-    data.write_bytes(b"county,yield\nAksu,412\n" * 100)
-    await provider.create_asset("members-only", {"type": "File", "path": str(data)}, {})
-    await provider.create_policy("open", [{"action": "use"}])
-    await provider.create_contract_definition(
-        "members",
-        "open",
-        "open",
-        [
-            {
-                "operandLeft": "https://w3id.org/edc/v0.0.1/ns/id",
-                "operator": "=",
-                "operandRight": "members-only",
-            }
-        ],
-    )
-    p = space["provider"]
-    offer = first_offer(await member.catalog(p.protocol_url, p.id), "members-only")
-    nid = await member.negotiate(p.protocol_url, p.id, offer, "members-only")
-    n = await member.wait_state("contractnegotiations", nid, {"FINALIZED", "TERMINATED"})
-    assert n["state"] == "FINALIZED", n.get("errorDetail")
-    tid = await member.transfer(p.protocol_url, n["contractAgreementId"])
-    t = await member.wait_state("transferprocesses", tid, {"STARTED", "TERMINATED"})
-    assert t["state"] == "STARTED", t.get("errorDetail")
-    edr = await member.call("GET", f"/v3/edrs/{tid}/dataaddress")
-    async with http.get(edr["endpoint"], headers={"Authorization": edr["authorization"]}) as r:
-        assert r.status == 200 and await r.read() == data.read_bytes()
+    await share(http, provider, member, space["provider"], tmp_path, "members-only")
     # the agreement names both parties by DID
-    agreement = await provider.call("GET", f"/v3/contractagreements/{n['contractAgreementId']}")
-    assert agreement["consumerId"] == space["member"].id
-    assert agreement["providerId"] == p.id
+    agreements = await provider.call("POST", "/v3/contractagreements/request", {})
+    assert {(a["providerId"], a["consumerId"]) for a in agreements} == {
+        (space["provider"].id, space["member"].id)
+    }
 
 
 async def test_nodes_serve_their_did_documents(space, http):
@@ -171,27 +147,16 @@ async def test_verified_claims_reach_the_policy_engine(space, http, tmp_path):
     """A policy on the membership's cluster: the revoked-to-be node (cotton) passes, the member
     (no cluster) is refused with the value it was seen with."""
     provider = space.client(http, "provider")
-    data = tmp_path / "cotton.csv"
-    data.write_bytes(b"field,yield\n")
-    await provider.create_asset("cotton-only", {"type": "File", "path": str(data)}, {})
     constraint = {
         "leftOperand": "https://w3id.org/karez/ns/clusterMembership",
         "operator": "isAnyOf",
         "rightOperand": ["https://w3id.org/karez/ns/cluster10/cotton-textiles"],
     }
-    await provider.create_policy("cotton", [{"action": "use", "constraint": [constraint]}])
-    await provider.create_policy("open-cotton", [{"action": "use"}])
-    await provider.create_contract_definition(
-        "cotton-def",
-        "open-cotton",
-        "cotton",
-        [
-            {
-                "operandLeft": "https://w3id.org/edc/v0.0.1/ns/id",
-                "operator": "=",
-                "operandRight": "cotton-only",
-            }
-        ],
+    await publish(
+        provider,
+        tmp_path,
+        "cotton-only",
+        contract_permissions=[{"action": "use", "constraint": [constraint]}],
     )
     p = space["provider"]
     results = {}

@@ -8,8 +8,9 @@ import ssl
 import aiohttp
 import pytest
 
-from connector.client import ManagementClient, first_offer
+from connector.client import ManagementClient
 from connector.identity.did import did_web_to_url
+from tests.integration.helpers import share
 
 
 async def test_share_a_dataset_over_tls(dataspace_factory, tmp_path):
@@ -31,25 +32,10 @@ async def test_share_a_dataset_over_tls(dataspace_factory, tmp_path):
         consumer = ManagementClient(
             http, info["consumer"]["managementUrl"], info["consumer"]["apiKey"]
         )
-        data = tmp_path / "data.csv"
-        data.write_bytes(b"id,value\n" + b"1,2\n" * 5000)
-        await provider.create_asset("tls-asset", {"type": "File", "path": str(data)}, {})
-        await provider.create_policy("open", [{"action": "use"}])
-        await provider.create_contract_definition("tls", "open", "open")
-        p = provider_node
-        offer = first_offer(await consumer.catalog(p.protocol_url, p.id), "tls-asset")
-        nid = await consumer.negotiate(p.protocol_url, p.id, offer, "tls-asset")
-        n = await consumer.wait_state("contractnegotiations", nid, {"FINALIZED", "TERMINATED"})
-        assert n["state"] == "FINALIZED", n.get("errorDetail")
-        tid = await consumer.transfer(p.protocol_url, n["contractAgreementId"])
-        t = await consumer.wait_state("transferprocesses", tid, {"STARTED", "TERMINATED"})
-        assert t["state"] == "STARTED", t.get("errorDetail")
-        edr = await consumer.call("GET", f"/v3/edrs/{tid}/dataaddress")
+        edr, _, _ = await share(http, provider, consumer, provider_node, tmp_path, "tls-asset")
         assert edr["endpoint"].startswith("https://localhost:")
-        async with http.get(edr["endpoint"], headers={"Authorization": edr["authorization"]}) as r:
-            assert r.status == 200 and await r.read() == data.read_bytes()
     # plain HTTP to a TLS port gets nowhere, and a client without the CA refuses the server
-    plain = p.protocol_url.replace("https://", "http://") + "/catalog/request"
+    plain = provider_node.protocol_url.replace("https://", "http://") + "/catalog/request"
     async with aiohttp.ClientSession() as http:
         with pytest.raises(aiohttp.ClientError):
             async with http.post(plain, json={}) as resp:
