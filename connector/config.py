@@ -91,6 +91,8 @@ class Settings:
     oauth2_issuer: str = ""  # expected "iss" of bearer tokens
     oauth2_audience: str = ""  # expected "aud" (default: none checked)
     oauth2_jwks_file: str = ""  # the issuer's public keys (a JWKS file)
+    oauth2_jwks_url: str = ""  # or where the issuer publishes them (https; http on loopback)
+    oauth2_jwks_refresh_s: float = 600.0  # how often keys from oauth2_jwks_url are refetched
     oauth2_read_scope: str = "management:read"
     oauth2_write_scope: str = "management:write"
     config_dir: str = "."
@@ -247,10 +249,11 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
     if bool(settings.tls_cert_file) != bool(settings.tls_key_file):
         raise ValidationFailure("tls_cert_file and tls_key_file go together", path="tls_cert_file")
     if "oauth2" in settings.management_auth and not (
-        settings.oauth2_issuer and settings.oauth2_jwks_file
+        settings.oauth2_issuer and (settings.oauth2_jwks_file or settings.oauth2_jwks_url)
     ):
         raise ValidationFailure(
-            "management_auth with oauth2 needs oauth2_issuer and oauth2_jwks_file",
+            "management_auth with oauth2 needs oauth2_issuer and"
+            " oauth2_jwks_file or oauth2_jwks_url",
             path="oauth2_issuer",
         )
     if not settings.api_key and "api_key" in settings.management_auth:

@@ -22,7 +22,7 @@ from connector.identity.tokens import ProtocolTokenSigner
 from connector.identity.vc import complete_uscc
 from connector.identity.verifier import caller_token
 from connector.identity.wallet import type_scope
-from connector.issuer import Authority, did_document_url
+from connector.issuer import STATUS_PATH, Authority, did_document_url
 from connector.setup_node import AUTHORITY_TYPES, did_for, free_ports, plan_node, write_config
 from connector.tls import write_self_signed
 
@@ -62,7 +62,7 @@ def init_dataspace(
     With ``identity = "dcp"`` (the default) the folder also holds a data-space authority
     (``authority/``) that issued each node a membership credential, and the nodes trust it.
     With ``tls``, a private CA (``tls/``) certifies ``localhost``; every node serves HTTPS as
-    ``localhost`` and its DID resolves over HTTPS (the authority stays on plain loopback HTTP).
+    ``localhost``, the authority too, and every DID resolves over HTTPS.
     """
     if count < 1:
         raise ValueError("a data space needs at least one node")
@@ -82,7 +82,7 @@ def init_dataspace(
             "tls_cert_file": str(cert.resolve()),
             "tls_key_file": str(key.resolve()),
             "tls_ca_file": str(ca.resolve()),
-            "did_http_hosts": ["127.0.0.1"],
+            "did_http_hosts": [],  # every DID, the authority's too, resolves over HTTPS
         }
     plans = []
     for i, name in enumerate(names):
@@ -111,16 +111,30 @@ def init_dataspace(
     anchors = []
     if identity == "dcp":
         port = ports[-1]
-        authority = Authority.init(folder / AUTHORITY_FOLDER, did_for("127.0.0.1", port))
+        host = "localhost" if tls else "127.0.0.1"
+        did = did_for(host, port)
+        origin = f"https://{host}:{port}" if tls else None
+        authority = Authority.init(
+            folder / AUTHORITY_FOLDER,
+            did,
+            status_list_url=f"{origin}{STATUS_PATH}" if origin else None,
+        )
         anchors = [TrustAnchor(authority.did, list(AUTHORITY_TYPES))]
         description["authority"] = {
             "did": authority.did,
             "folder": AUTHORITY_FOLDER,
-            "host": "127.0.0.1",
+            "host": host,
             "port": port,
-            "didDocumentUrl": did_document_url(authority.did),
+            "didDocumentUrl": f"{origin}/.well-known/did.json"
+            if origin
+            else did_document_url(authority.did),
             "statusListUrl": authority.status_list_url,
         }
+        if tls:
+            description["authority"]["tls"] = {
+                "cert": extra["tls_cert_file"],
+                "key": extra["tls_key_file"],
+            }
         for i, plan in enumerate(plans):
             issue_membership(folder, plan.participant_id, plan.credentials_folder, i, plan.name)
     for plan in plans:
@@ -285,6 +299,11 @@ def start_authority_process(
             authority["host"],
             "--port",
             str(authority["port"]),
+            *(
+                ["--tls-cert", authority["tls"]["cert"], "--tls-key", authority["tls"]["key"]]
+                if "tls" in authority
+                else []
+            ),
         ],  # fmt: skip
         stdout=out,
         stderr=subprocess.STDOUT if log_file else None,
@@ -300,7 +319,7 @@ def up(folder: Path, out=print) -> None:  # noqa: ANN001
         authority = description["authority"]
         log_file = folder / authority["folder"] / "authority.log"
         proc = start_authority_process(folder, description, log_file)
-        wait_healthy(authority["didDocumentUrl"], proc)
+        wait_healthy(authority["didDocumentUrl"], proc, ca_file=ca_file(description))
         out(f"{'authority':<10} up  {authority['did']}  (log: {log_file})")
         procs.append(({"name": "authority"}, proc))
     for node in description["nodes"]:

@@ -7,7 +7,7 @@
     karez issuer issue-certification DIR --subject DID --kind cert:export-security-assessment \\
         --valid-until 2028-06-30 [--reference NUMBER]
     karez issuer revoke DIR --id urn:uuid:...
-    karez issuer serve DIR [--host 127.0.0.1] [--port 8383]
+    karez issuer serve DIR [--host 127.0.0.1] [--port 8383] [--tls-cert PEM --tls-key PEM]
 
 Issuing prints the credential (a ``vc+jwt``) on stdout and its id on stderr. A date without a
 time means the end of that day, UTC.
@@ -63,6 +63,8 @@ def add_issuer_commands(subparsers: Any) -> None:
     serve.add_argument("dir")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument("--tls-cert", help="PEM certificate chain: serve HTTPS")
+    serve.add_argument("--tls-key", help="PEM private key of --tls-cert")
     serve.set_defaults(func=cmd_serve)
 
 
@@ -127,11 +129,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from connector.api.authority import build_authority_app
+    from connector.config import Settings
     from connector.issuer import Authority
+    from connector.tls import server_context
 
     authority = Authority.open(args.dir)
-    print(f"serving {authority.did} on http://{args.host}:{args.port} (Ctrl-C to stop)")
-    web.run_app(build_authority_app(authority), host=args.host, port=args.port, print=None)
+    tls = server_context(
+        Settings(api_key="-", tls_cert_file=args.tls_cert or "", tls_key_file=args.tls_key or "")
+    )
+    scheme = "https" if tls else "http"
+    print(f"serving {authority.did} on {scheme}://{args.host}:{args.port} (Ctrl-C to stop)")
+    web.run_app(
+        build_authority_app(authority),
+        host=args.host,
+        port=args.port,
+        ssl_context=tls,
+        print=None,
+    )
     return 0
 
 

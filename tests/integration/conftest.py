@@ -186,7 +186,11 @@ class Dataspace:
             return
         log = self.folder / "authority" / "authority.log"
         self.authority_proc = start_authority_process(self.folder, self.description, log)
-        wait_healthy(self.description["authority"]["didDocumentUrl"], self.authority_proc)
+        wait_healthy(
+            self.description["authority"]["didDocumentUrl"],
+            self.authority_proc,
+            ca_file=self.ca_file,
+        )
 
     def start(self, *names: str) -> None:
         self.start_authority()

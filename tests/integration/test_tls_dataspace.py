@@ -1,5 +1,6 @@
-"""A data space over TLS: nodes serve HTTPS with certificates from a private CA, their DIDs
-resolve over HTTPS, and a member negotiates, transfers and downloads as over plain HTTP."""
+"""A data space over TLS: the authority and the nodes serve HTTPS with certificates from a
+private CA, every DID resolves over HTTPS, and a member negotiates, transfers and downloads as
+over plain HTTP."""
 
 from __future__ import annotations
 
@@ -21,9 +22,14 @@ async def test_share_a_dataset_over_tls(dataspace_factory, tmp_path):
     context = ssl.create_default_context(cafile=ds.ca_file)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as http:
         # the DID document is served over HTTPS (localhost is not a plain-HTTP host here)
-        url = did_web_to_url(provider_node.id)
-        assert url.startswith("https://localhost:")
-        async with http.get(url) as resp:
+        authority = ds.description["authority"]
+        assert authority["did"].startswith("did:web:localhost%3A")
+        for did in (provider_node.id, authority["did"]):
+            url = did_web_to_url(did)
+            assert url.startswith("https://localhost:")
+            async with http.get(url) as resp:
+                assert resp.status == 200
+        async with http.get(authority["statusListUrl"]) as resp:
             assert resp.status == 200
         info = {n: ds[n].info for n in ("provider", "consumer")}
         provider = ManagementClient(
