@@ -181,6 +181,17 @@ class OutboxMessage:
 
 
 @dataclass
+class AgreementRetirement:
+    """An agreement retired before its terms ended (Tractus-X's agreement retirement): no
+    transfer under it starts, and running ones stop."""
+
+    id: str  # the agreement's id
+    reason: str
+    retired_at: int = field(default_factory=now_ms)
+    created_at: int = field(default_factory=now_ms)
+
+
+@dataclass
 class ParticipantClaims:
     """The claims last verified for a participant (from its credentials, DCP mode)."""
 

@@ -26,7 +26,9 @@ from connector.controlplane.edr_refresh import EdrRefresher
 from connector.controlplane.negotiations import NegotiationManager
 from connector.controlplane.outbox import DispatchingStore, OutboxWorker
 from connector.controlplane.peer_client import PeerClient
+from connector.controlplane.retirements import RetirementService
 from connector.controlplane.transfers import SUPPORTED_TYPES, DataAccess, TransferManager
+from connector.dataplane.access_watch import AccessWatch
 from connector.dataplane.tokens import AccessTokenService
 from connector.domain import Asset, Json, Secret, TransferProcess
 from connector.errors import ValidationFailure
@@ -76,6 +78,7 @@ class Node:
         validator = AssetValidator(st.asset_validation)
         self.entities = DefinitionService(self.store, {Asset: validator.check})
         self.catalog = CatalogService(self.store, decider, st.participant_id, st.protocol_url)
+        self.watch = AccessWatch()
         self.transfers = TransferManager(
             self.store,
             decider,
@@ -83,7 +86,9 @@ class Node:
             st.protocol_url,
             self._issue_data_address,
             default_approval=st.approval,
+            on_access_ended=self.watch.stop_transfer,
         )
+        self.retirements = RetirementService(self.store, self.transfers, self.watch.stop_agreement)
         self.negotiations = NegotiationManager(
             self.store,
             decider,
@@ -141,6 +146,7 @@ class Node:
                     resolve_peer=self.resolve_peer,
                     refresh_edr=self.refresher.refresh,
                     refresh_edr_if_due=self.refresher.refresh_if_due,
+                    retirements=self.retirements,
                 ),
                 st.management_port,
             ),
@@ -182,7 +188,11 @@ class Node:
         root.add_subapp(
             st.public_path,
             build_public_app(
-                tokens=self.tokens, access=self.access, secrets=self.secret, http=self.http
+                tokens=self.tokens,
+                access=self.access,
+                secrets=self.secret,
+                http=self.http,
+                watch=self.watch,
             ),
         )
         return root

@@ -13,6 +13,7 @@ from connector.api.body import json_response
 from connector.controlplane.participant_auth import ProtocolAuth
 from connector.controlplane.transfers import DataAccess
 from connector.dataplane import serve
+from connector.dataplane.access_watch import AccessWatch
 from connector.dataplane.tokens import AccessTokenService
 from connector.domain import TransferProcess
 from connector.errors import Forbidden, KarezError
@@ -28,20 +29,28 @@ def build_public_app(
     access: DataAccess,
     secrets: SecretResolver,
     http: aiohttp.ClientSession,
+    watch: AccessWatch,
 ) -> web.Application:
     async def pull(request: web.Request) -> web.StreamResponse:
         try:
             claims = tokens.verify(request.headers.get("Authorization"))
-            address = await access.data_address(
-                claims.transfer_id, claims.agreement_id, claims.consumer_id
-            )
-            return await serve(
-                request,
-                address,
-                sub_path=request.match_info.get("tail", ""),
-                secret_resolver=secrets,
-                http_session=http,
-            )
+            tid, aid, consumer = claims.transfer_id, claims.agreement_id, claims.consumer_id
+            address = await access.data_address(tid, aid, consumer)
+
+            def abort() -> None:
+                if request.transport is not None:
+                    request.transport.abort()
+
+            async with watch.watching(
+                tid, aid, lambda: access.still_granted(tid, aid, consumer), abort
+            ):
+                return await serve(
+                    request,
+                    address,
+                    sub_path=request.match_info.get("tail", ""),
+                    secret_resolver=secrets,
+                    http_session=http,
+                )
         except KarezError as exc:
             if exc.status >= 500:
                 log.warning("data request failed: %s", exc.message)

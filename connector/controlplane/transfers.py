@@ -30,6 +30,7 @@ from connector.domain import (
     CONSUMER,
     EDC_NS,
     PROVIDER,
+    AgreementRetirement,
     Asset,
     CallbackAddress,
     ContractAgreement,
@@ -74,6 +75,8 @@ SUPPORTED_TYPES = ("HttpData-PULL",)
 
 #: Issues the pull data address (endpoint + token) for a started provider transfer.
 DataAddressIssuer = Callable[[TransferProcess], Json]
+#: ``(transfer id, reason)``: a provider transfer left STARTED; its downloads must stop.
+AccessEnded = Callable[[str, str], object]
 
 
 class TransferManager(ProcessManager):
@@ -88,11 +91,28 @@ class TransferManager(ProcessManager):
         issue_data_address: DataAddressIssuer,
         *,
         default_approval: str = "auto",
+        on_access_ended: AccessEnded | None = None,
     ) -> None:
         super().__init__(
             store, decider, participant_id, protocol_url, default_approval=default_approval
         )
         self._issue = issue_data_address
+        self._on_access_ended = on_access_ended
+
+    async def _save(
+        self,
+        s: Session,
+        process: Any,
+        *,
+        previous_state: str | None,
+        outgoing: list[OutboxMessage] | None = None,
+        new: bool = False,
+    ) -> None:
+        await super()._save(s, process, previous_state=previous_state, outgoing=outgoing, new=new)
+        ended = previous_state == T.STARTED and process.state != T.STARTED
+        if ended and process.role == PROVIDER and self._on_access_ended is not None:
+            # the data stops now, not at the next check of a running download
+            self._on_access_ended(process.id, f"transfer {process.state}")
 
     def _payload(self, t: TransferProcess) -> Json:
         return {
@@ -458,6 +478,16 @@ class DataAccess:
             raise Forbidden(f"transfer {transfer_id} is {t.state}, not STARTED")
         return t
 
+    async def still_granted(
+        self, transfer_id: str, agreement_id: str, consumer_id: str
+    ) -> str | None:
+        """None while the token's transfer may still receive data, else why not."""
+        try:
+            await self.data_address(transfer_id, agreement_id, consumer_id)
+        except (Forbidden, NotFound) as exc:
+            return exc.message
+        return None
+
     async def data_address(self, transfer_id: str, agreement_id: str, consumer_id: str) -> Json:
         async with self._store.session() as s:
             t = await s.get(TransferProcess, transfer_id)
@@ -490,8 +520,12 @@ async def agreement_problem(
     agreement: ContractAgreement,
     transfer_id: str | None,
 ) -> str | None:
-    """Why the agreement's policy no longer grants the data (time windows, use counts, dataset
-    facts), or None. The transfer ``transfer_id`` (starting or started) counts as one use."""
+    """Why the agreement no longer grants the data (retired; its policy's time windows, use
+    counts, dataset facts), or None. The transfer ``transfer_id`` (starting or started) counts
+    as one use."""
+    retired = await s.get(AgreementRetirement, agreement.id)
+    if retired is not None:
+        return f"the agreement was retired: {retired.reason}"
     others = [
         t
         for t in await s.transfers_for_agreement(agreement.id)

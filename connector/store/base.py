@@ -13,6 +13,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
 
 from connector.domain import (
+    AgreementRetirement,
     Asset,
     ContractAgreement,
     ContractDefinition,
@@ -37,6 +38,7 @@ ENTITY_KINDS: dict[type, str] = {
     EndpointDataReference: "edr",
     Secret: "secret",
     ParticipantClaims: "participant_claims",
+    AgreementRetirement: "agreement_retirement",
     ContractNegotiation: "negotiation",
     TransferProcess: "transfer",
 }

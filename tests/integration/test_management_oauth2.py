@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import warnings
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -144,3 +147,70 @@ async def test_the_open_document_is_matched_by_route_not_by_decoded_path():
         assert (await resp.json())[0]["type"] == "NotAuthorized"
         resp = await client.get("/management/v3/dataplanes", headers=read)
         assert resp.status == 200
+
+
+@pytest.fixture
+def jwks_server() -> Iterator[tuple[str, dict[str, Any]]]:
+    """A JWKS endpoint on 127.0.0.1 (a free port), in a thread so a blocking node start is fine.
+
+    Yields its URL and a dict: ``state["jwks"]`` is what it serves, ``state["hits"]`` counts.
+    """
+    state: dict[str, Any] = {"jwks": {"keys": []}, "hits": 0}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            state["hits"] += 1
+            body = json.dumps(state["jwks"]).encode()
+            self.send_response(200 if self.path == "/certs" else 404)
+            self.send_header("Content-Type", "application/jwk-set+json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/certs", state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+async def test_bearer_tokens_with_keys_from_a_jwks_url(dataspace_factory, jwks_server, http):
+    url, state = jwks_server
+    key = ECKey.import_key(ec.generate_private_key(ec.SECP256R1()))
+    state["jwks"] = {"keys": [{**key.as_dict(is_private=False), "kid": KID, "use": "sig"}]}
+    ds = dataspace_factory(
+        1,
+        names=["provider"],
+        configure={
+            "provider": {
+                "management_auth": "oauth2",
+                "oauth2_issuer": ISSUER,
+                "oauth2_audience": AUDIENCE,
+                "oauth2_jwks_url": url,
+            }
+        },
+    )
+    assert state["hits"] == 1  # fetched once, when the node started
+    info = ds["provider"].info
+    mgmt = info["managementUrl"]
+    query = {"@context": EDC_CONTEXT, "@type": "QuerySpec"}
+    read = {"Authorization": "Bearer " + token(key, "management:read")}
+    async with http.post(mgmt + "/v3/assets/request", json=query, headers=read) as resp:
+        assert resp.status == 200, await resp.text()
+        assert await resp.json() == []
+    async with http.post(mgmt + "/v3/assets/request", json=query) as resp:
+        assert resp.status == 401
+        assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+    async with http.post(
+        mgmt + "/v3/assets/request", json=query, headers={"X-Api-Key": info["apiKey"]}
+    ) as resp:
+        assert resp.status == 401  # "oauth2" alone: the API key does not count
+    assert state["hits"] == 1
+    assert read["Authorization"].split()[1] not in ds["provider"].log.read_text("utf-8")

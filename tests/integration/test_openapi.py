@@ -39,6 +39,7 @@ from connector.management_codec import (
     parse_terminate,
     parse_transfer_request,
 )
+from connector.management_codec.retirements import parse_retirement
 
 BASE = "/management"
 DOC_URI = "urn:karez:management-openapi"
@@ -68,6 +69,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "TerminateRequest": parse_terminate,
     "CounterRequest": parse_counter,
     "ProtocolVersionsRequest": _protocol_versions,
+    "AgreementRetirementRequest": parse_retirement,
 }
 
 

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import logging
+import socket
 import time
 import warnings
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from connector.api.management.auth import ManagementAuth, load_jwks
+from connector.api.management import auth as auth_module
+from connector.api.management.auth import AuthFailure, ManagementAuth, load_jwks
 from connector.errors import ValidationFailure
 
 with warnings.catch_warnings():
@@ -422,3 +428,345 @@ def test_from_settings_resolves_the_jwks_file(tmp_path):
     with pytest.raises(ValidationFailure) as err:
         ManagementAuth.from_settings(st)
     assert err.value.path == "oauth2_jwks_file"
+
+
+# --- keys from a JWKS URL -----------------------------------------------------------------------
+
+
+class JwksServer:
+    """A JWKS endpoint on 127.0.0.1 whose answer a test can change; counts the fetches."""
+
+    def __init__(self, jwks: Any = JWKS) -> None:
+        self.jwks = jwks
+        self.status = 200
+        self.raw: bytes | None = None  # served instead of the JWKS when set
+        self.delay_s = 0.0
+        self.hits = 0
+        app = web.Application()
+        app.router.add_get("/jwks", self._serve)
+        app.router.add_get("/moved", self._moved)
+        self.server = TestServer(app, host="127.0.0.1")
+
+    async def _serve(self, request: web.Request) -> web.Response:
+        self.hits += 1
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        if self.raw is not None:
+            return web.Response(body=self.raw, status=self.status)
+        return web.json_response(self.jwks, status=self.status)
+
+    async def _moved(self, request: web.Request) -> web.Response:
+        self.hits += 1
+        raise web.HTTPFound(str(self.url))
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("/jwks"))
+
+    async def __aenter__(self) -> JwksServer:
+        await self.server.start_server()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.server.close()
+
+
+class Monotonic:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def from_url(url: str, mode: str = "oauth2", **kwargs: Any) -> ManagementAuth:
+    return ManagementAuth(
+        api_key="secret-key",
+        mode=mode,
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        jwks_url=url,
+        read_scope=READ,
+        write_scope=WRITE,
+        clock=lambda: NOW,
+        **kwargs,
+    )
+
+
+async def allowed(auth: ManagementAuth, headers: dict[str, str]) -> AuthFailure | None:
+    """What the middleware does: refetch the keys if needed, then decide."""
+    await auth.ensure_keys(headers)
+    return auth.check("GET", ASSETS, headers)
+
+
+NEW_KEY = ECKey.import_key(ec.generate_private_key(ec.SECP256R1()))
+ROTATED = {"keys": [public_jwk("ec-2", NEW_KEY)]}
+
+
+async def test_tokens_verify_against_keys_from_a_jwks_url():
+    async with JwksServer() as server:
+        auth = from_url(server.url)
+        try:
+            await auth.start()
+            for alg in SIGNERS:
+                assert await allowed(auth, bearer(sign(claims(READ), alg))) is None
+            assert server.hits == 1
+        finally:
+            await auth.close()
+
+
+async def test_a_rotated_key_is_fetched_for_an_unknown_kid_at_most_every_30_s(caplog):
+    caplog.set_level(logging.DEBUG)
+    clock = Monotonic()
+    async with JwksServer() as server:
+        auth = from_url(server.url, monotonic=clock)
+        try:
+            await auth.start()
+            assert server.hits == 1
+            server.jwks = ROTATED
+            new = sign(claims(READ), "ES256", kid="ec-2", key=NEW_KEY)
+            clock.now += 5  # too soon after the fetch at start: no refetch
+            failure = await allowed(auth, bearer(new))
+            assert failure is not None and failure.status == 401
+            assert "unknown key id" in failure.message
+            assert server.hits == 1
+            clock.now += 30
+            assert await allowed(auth, bearer(new)) is None
+            assert server.hits == 2
+            # the old keys are gone with the rotation
+            failure = await allowed(auth, bearer(sign(claims(READ))))
+            assert failure is not None and "unknown key id" in failure.message
+            assert server.hits == 2
+        finally:
+            await auth.close()
+    assert new not in caplog.text
+
+
+async def test_a_burst_of_unknown_kids_causes_one_fetch():
+    clock = Monotonic()
+    async with JwksServer() as server:
+        auth = from_url(server.url, monotonic=clock)
+        try:
+            await auth.start()
+            server.delay_s = 0.05  # the burst arrives while the refetch is under way
+            clock.now += 100
+            tokens = [sign(claims(READ), kid=f"unknown-{i}") for i in range(20)]
+            failures = await asyncio.gather(*(allowed(auth, bearer(t)) for t in tokens))
+            assert all(f is not None and f.status == 401 for f in failures)
+            assert server.hits == 2
+            assert await allowed(auth, bearer(sign(claims(READ), kid="another"))) is not None
+            assert server.hits == 2
+            # a token with a known kid never fetches
+            assert await allowed(auth, bearer(sign(claims(READ)))) is None
+            clock.now += 31
+            assert await allowed(auth, bearer(sign(claims(READ)))) is None
+            assert server.hits == 2
+        finally:
+            await auth.close()
+
+
+async def test_an_unreachable_jwks_url_at_start_refuses_bearer_tokens_but_not_the_key(caplog):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    auth = from_url(f"http://127.0.0.1:{port}/jwks", mode="api_key+oauth2")
+    token = sign(claims(READ))
+    caplog.set_level(logging.DEBUG)
+    try:
+        await auth.start()  # not fatal
+        assert "cannot fetch the JWKS" in caplog.text and f":{port}/jwks" in caplog.text
+        failure = await allowed(auth, bearer(token))
+        assert failure is not None and failure.status == 401
+        assert failure.error_type == "AuthenticationFailed"
+        assert "could not be fetched from oauth2_jwks_url" in failure.message
+        assert failure.headers["WWW-Authenticate"].startswith("Bearer")
+        assert await allowed(auth, {"X-Api-Key": "secret-key"}) is None
+        failure = await allowed(auth, {"X-Api-Key": "wrong"})
+        assert failure is not None and failure.path == "X-Api-Key"
+    finally:
+        await auth.close()
+    assert token not in caplog.text
+
+
+async def test_bearer_tokens_work_once_the_keys_can_be_fetched():
+    clock = Monotonic()
+    async with JwksServer() as server:
+        server.status = 503
+        auth = from_url(server.url, monotonic=clock)
+        try:
+            await auth.start()
+            failure = await allowed(auth, bearer(sign(claims(READ))))
+            assert failure is not None and "could not be fetched" in failure.message
+            assert server.hits == 1  # rate-limited
+            server.status = 200
+            clock.now += 30
+            assert await allowed(auth, bearer(sign(claims(READ)))) is None
+            assert server.hits == 2
+        finally:
+            await auth.close()
+
+
+async def test_the_keys_are_refreshed_periodically():
+    async with JwksServer() as server:
+        auth = from_url(server.url, jwks_refresh_s=0.05)
+        try:
+            await auth.start()
+            server.jwks = ROTATED
+            for _ in range(200):
+                if server.hits >= 2:
+                    break
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.01)
+            new = sign(claims(READ), "ES256", kid="ec-2", key=NEW_KEY)
+            assert auth.check("GET", ASSETS, bearer(new)) is None
+            # a failed refresh keeps the keys fetched before
+            server.status = 500
+            hits = server.hits
+            for _ in range(200):
+                if server.hits > hits:
+                    break
+                await asyncio.sleep(0.01)
+            assert auth.check("GET", ASSETS, bearer(new)) is None
+        finally:
+            await auth.close()
+        hits = server.hits
+        await asyncio.sleep(0.15)
+        assert server.hits == hits  # closed: no more refreshes
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["redirect", "status", "not-json", "too-big", "private-key", "empty", "slow"],
+)
+async def test_unacceptable_jwks_answers_are_refused(answer, monkeypatch, caplog):
+    async with JwksServer() as server:
+        url = server.url
+        if answer == "redirect":
+            url = url.replace("/jwks", "/moved")
+        elif answer == "status":
+            server.status = 404
+        elif answer == "not-json":
+            server.raw = b"<html>"
+        elif answer == "too-big":
+            server.raw = json.dumps({"keys": JWKS["keys"], "pad": "x" * (1 << 20)}).encode()
+        elif answer == "private-key":
+            server.jwks = {"keys": [{**SIGNERS["ES256"][1].as_dict(is_private=True)}]}
+        elif answer == "empty":
+            server.jwks = {"keys": []}
+        elif answer == "slow":
+            monkeypatch.setattr(auth_module, "JWKS_FETCH_TIMEOUT_S", 0.2)
+            server.delay_s = 1.0
+        auth = from_url(url)
+        try:
+            with caplog.at_level(logging.WARNING, logger="connector.api.management.auth"):
+                await auth.start()
+            assert "cannot fetch the JWKS" in caplog.text
+            failure = auth.check("GET", ASSETS, bearer(sign(claims(READ))))
+            assert failure is not None and "could not be fetched" in failure.message
+            assert server.hits == 1  # a redirect is not followed
+        finally:
+            await auth.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://idp.example/realms/karez/protocol/openid-connect/certs",
+        "http://10.0.0.5:8080/jwks",
+        "http://127.0.0.2/jwks",
+        "ftp://idp.example/jwks",
+        "idp.example/jwks",
+        "https:///jwks",
+        "http://127.0.0.1:99999/jwks",
+    ],
+)
+def test_a_jwks_url_must_be_https_but_for_loopback(url):
+    with pytest.raises(ValidationFailure) as err:
+        from_url(url)
+    assert err.value.path == "oauth2_jwks_url"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://idp.example/realms/karez/protocol/openid-connect/certs",
+        "http://127.0.0.1:8080/jwks",
+        "http://localhost/jwks",
+        "http://[::1]:9000/jwks",
+    ],
+)
+def test_accepted_jwks_urls(url):
+    assert from_url(url).jwks_url == url
+
+
+def test_jwks_url_configuration_errors():
+    with pytest.raises(ValidationFailure) as err:
+        from_url("https://idp.example/certs", jwks=JWKS)
+    assert err.value.path == "oauth2_jwks_url"
+    for bad in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(ValidationFailure) as err:
+            from_url("https://idp.example/certs", jwks_refresh_s=bad)
+        assert err.value.path == "oauth2_jwks_refresh_s"
+    # not used in api_key mode, like the file
+    assert from_url("http://idp.example/certs", mode="api_key").jwks_url == ""
+
+
+def test_settings_with_a_jwks_url(tmp_path):
+    from connector.config import load_settings
+
+    config = tmp_path / "karez.toml"
+    config.write_text(
+        'api_key = "k"\nmanagement_auth = "oauth2"\n'
+        f'oauth2_issuer = "{ISSUER}"\noauth2_jwks_url = "https://idp.example/certs"\n'
+        "oauth2_jwks_refresh_s = 60\n",
+        encoding="utf-8",
+    )
+    st = load_settings(config, env={})
+    auth = ManagementAuth.from_settings(st)
+    assert auth.jwks_url == "https://idp.example/certs" and auth.jwks_refresh_s == 60.0
+    with pytest.raises(ValidationFailure) as err:
+        load_settings(config, env={"KAREZ_OAUTH2_JWKS_URL": ""})
+    assert err.value.path == "oauth2_issuer" and "oauth2_jwks_url" in err.value.message
+    st = load_settings(config, env={"KAREZ_OAUTH2_JWKS_URL": "http://idp.example/certs"})
+    with pytest.raises(ValidationFailure) as err:
+        ManagementAuth.from_settings(st)
+    assert err.value.path == "oauth2_jwks_url"
+    (tmp_path / "jwks.json").write_text(json.dumps(JWKS), encoding="utf-8")
+    st = load_settings(config, env={"KAREZ_OAUTH2_JWKS_FILE": "jwks.json"})
+    with pytest.raises(ValidationFailure) as err:
+        ManagementAuth.from_settings(st)
+    assert err.value.path == "oauth2_jwks_url" and "not both" in err.value.message
+
+
+async def test_the_management_app_fetches_the_keys_and_refetches_for_a_new_kid():
+    """Through the app and its middleware: keys fetched at startup, refetched on a new kid."""
+    from connector.api.management.app import build_management_root
+
+    clock = Monotonic()
+    async with JwksServer() as server:
+        auth = from_url(server.url, monotonic=clock)
+        app = build_management_root(
+            auth=auth,
+            base_path="/management",
+            max_body=1 << 20,
+            public_url="http://127.0.0.1:8185/public",
+            transfer_types=("HttpData-PULL",),
+            entities=None,
+            negotiations=None,
+            transfers=None,
+            peers=None,
+            resolve_peer=lambda given, address: given or "",
+        )
+        async with TestClient(TestServer(app)) as client:
+            assert server.hits == 1  # at startup
+            resp = await client.get("/management/v3/dataplanes", headers=bearer(sign(claims())))
+            assert resp.status == 200
+            server.jwks = ROTATED
+            clock.now += 60
+            new = sign(claims(READ), "ES256", kid="ec-2", key=NEW_KEY)
+            resp = await client.get("/management/v3/dataplanes", headers=bearer(new))
+            assert resp.status == 200
+            assert server.hits == 2
+            assert (await client.get("/management/openapi.json")).status == 200
+            assert server.hits == 2
+        assert auth._refresher is None and auth._session is None  # closed with the app

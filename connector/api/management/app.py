@@ -10,6 +10,7 @@ from connector.api.management.common import Body, auth_and_errors
 from connector.api.management.definitions import definition_routes
 from connector.api.management.node_info import node_info_routes
 from connector.api.management.processes import process_routes
+from connector.api.management.retirements import retirement_routes
 
 
 def build_management_root(
@@ -24,7 +25,9 @@ def build_management_root(
     body = Body(max_body)
     api = web.Application(middlewares=[auth_and_errors(auth, open_paths=("/openapi.json",))])
     entities = services.pop("entities")
+    retirements = services.pop("retirements", None)
     api.add_routes(definition_routes(entities, body))  # type: ignore[arg-type]
+    api.add_routes(retirement_routes(retirements, body))  # type: ignore[arg-type]
     api.add_routes(process_routes(entities=entities, body=body, **services))  # type: ignore[arg-type]
     api.add_routes(node_info_routes(public_url, transfer_types))
 
@@ -35,5 +38,6 @@ def build_management_root(
 
     api.router.add_get("/openapi.json", openapi)
     root = web.Application()
+    root.cleanup_ctx.append(auth.lifecycle)  # fetches and refreshes keys from a JWKS URL
     root.add_subapp(base_path, api)
     return root

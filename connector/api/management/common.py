@@ -40,6 +40,7 @@ def auth_and_errors(auth: ManagementAuth, open_paths: tuple[str, ...] = ()) -> A
             resource = request.match_info.route.resource
             path = resource.canonical if resource is not None else request.path
             if not (open_paths and path.endswith(open_paths)):
+                await auth.ensure_keys(request.headers)  # a JWKS URL: refetch for a new kid
                 failure = auth.check(request.method, path, request.headers)
                 if failure is not None:
                     return json_response(
