@@ -134,11 +134,15 @@ class TransferProcess:
     provider_pid: str | None = None
     protocol: str = "dataspace-protocol-http:2025-1"
     asset_id: str | None = None
-    data_destination: Json | None = None  # consumer's push destination (DataAddress)
+    data_destination: Json | None = None  # consumer's push destination, as its operator gave it
+    push_address: Json | None = None  # push: the DSP DataAddress the provider pushes to
     content_data_address: Json | None = None  # provider: where the data comes from
     callback_addresses: list[CallbackAddress] = field(default_factory=list)
     private_properties: Json = field(default_factory=dict)
     error_detail: str | None = None
+    sha256: str | None = None  # of the data sent (provider) or as the provider stated it
+    byte_size: int | None = None  # bytes sent, likewise
+    received: list[Json] = field(default_factory=list)  # consumer: files written (path, sha256)
     created_at: int = field(default_factory=now_ms)
     updated_at: int = field(default_factory=now_ms)
     state_count: int = 0

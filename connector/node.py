@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 from typing import Any
@@ -13,6 +14,7 @@ import aiohttp
 from aiohttp import web
 
 from connector.api.dsp import build_dsp_app, build_protocol_root
+from connector.api.inbox import build_inbox_routes
 from connector.api.management import build_management_root
 from connector.api.management.auth import ManagementAuth
 from connector.api.observability import build_observability_app
@@ -29,6 +31,9 @@ from connector.controlplane.peer_client import PeerClient
 from connector.controlplane.retirements import RetirementService
 from connector.controlplane.transfers import SUPPORTED_TYPES, DataAccess, TransferManager
 from connector.dataplane.access_watch import AccessWatch
+from connector.dataplane.address import text
+from connector.dataplane.files import FILE_TYPE
+from connector.dataplane.http_request import HTTP_DATA_TYPE
 from connector.dataplane.tokens import AccessTokenService
 from connector.domain import Asset, Json, Secret, TransferProcess
 from connector.errors import ValidationFailure
@@ -36,12 +41,15 @@ from connector.identity.keys import public_jwk
 from connector.jsonld.processor import configure as configure_contexts
 from connector.node_identity import CREDENTIAL_SERVICE_PATH, build_identity
 from connector.protocol import messages as m
+from connector.push_jobs import PushJobs
 from connector.store import open_store
 from connector.tls import client_context, server_context
 
 log = logging.getLogger(__name__)
 
 HTTP_ENDPOINT_TYPE = "https://w3id.org/idsa/v4.1/HTTP"
+#: How long a provider may take to push into this node's inbox after the request.
+INBOX_TOKEN_TTL_S = 7 * 24 * 3600
 TX_AUTH = "https://w3id.org/tractusx/auth/"
 
 
@@ -87,6 +95,11 @@ class Node:
             self._issue_data_address,
             default_approval=st.approval,
             on_access_ended=self.watch.stop_transfer,
+            push_destination=self._push_destination,
+            on_push_ready=lambda transfer_id: self.push_jobs.start(transfer_id),
+        )
+        self.push_jobs = PushJobs(
+            self.store, self.transfers, self.tokens, self.http, st.public_url, self.watch
         )
         self.retirements = RetirementService(self.store, self.transfers, self.watch.stop_agreement)
         self.negotiations = NegotiationManager(
@@ -114,6 +127,7 @@ class Node:
         self.refresher = EdrRefresher(self.store, self.peers)
         await self._serve(st)
         self._worker_task = asyncio.create_task(self.worker.run())
+        await self.push_jobs.resume()
         log.info(
             "karez node %s up: management %s, protocol %s, public %s",
             st.participant_id,
@@ -182,7 +196,8 @@ class Node:
                     access=self.access,
                     auth=self.identity.auth,
                     issue=self._issue_tokens,
-                )
+                ),
+                *build_inbox_routes(self.tokens, self.transfers),
             ]
         )
         root.add_subapp(
@@ -198,6 +213,7 @@ class Node:
         return root
 
     async def stop(self) -> None:
+        await self.push_jobs.close()
         if self._worker_task is not None:
             await self.worker.stop()
             self._worker_task.cancel()
@@ -237,6 +253,58 @@ class Node:
                 TX_AUTH + "refreshAudience": self.settings.participant_id,
                 TX_AUTH + "expiresIn": str(issued["expires_in"]),
             },
+        )
+
+    async def _push_destination(self, t: TransferProcess) -> Json:
+        """Consumer: the DSP DataAddress for the destination the operator gave a push.
+
+        ``HttpData`` (``baseUrl``, optional ``path``, ``method``, ``authKey`` + ``authCode`` or
+        ``secretName``): the provider pushes there with those credentials. ``File`` with a
+        ``folder``: the provider pushes into this node's inbox, which writes into the folder.
+        """
+        destination = t.data_destination or {}
+        kind = text(destination, "type")
+        if kind == HTTP_DATA_TYPE:
+            base = text(destination, "baseUrl") or ""
+            if not base.startswith(("http://", "https://")):
+                raise ValidationFailure(
+                    "dataDestination.baseUrl must be an http(s) URL", path="dataDestination.baseUrl"
+                )
+            path = text(destination, "path")
+            endpoint = base.rstrip("/") + "/" + path.lstrip("/") if path else base
+            props: dict[str, str] = {}
+            code = text(destination, "authCode")
+            secret_name = text(destination, "secretName")
+            if code is None and secret_name:
+                code = await self.secret(secret_name)
+                if code is None:
+                    raise ValidationFailure(
+                        f"no secret {secret_name!r}", path="dataDestination.secretName"
+                    )
+            if code:
+                props["authorization"] = code
+                props["authKey"] = text(destination, "authKey") or "Authorization"
+            method = text(destination, "method")
+            if method:
+                props["method"] = method.upper()
+            return m.data_address(endpoint, HTTP_ENDPOINT_TYPE, props)
+        if kind == FILE_TYPE:
+            folder = text(destination, "folder")
+            if not folder or not os.path.isabs(folder):
+                raise ValidationFailure(
+                    "dataDestination.folder must be an absolute path",
+                    path="dataDestination.folder",
+                )
+            token = self.tokens.issue_inbox(t.id, t.counter_party_id, INBOX_TOKEN_TTL_S)
+            st = self.settings
+            endpoint = f"{st.scheme}://{st.public_host}:{st.public_port}/inbox/{t.id}"
+            return m.data_address(
+                endpoint, HTTP_ENDPOINT_TYPE, {"authorization": token, "authType": "bearer"}
+            )
+        raise ValidationFailure(
+            "dataDestination.type must be HttpData or File (with a folder)",
+            path="dataDestination.type",
+            invalid_value=kind,
         )
 
     @property

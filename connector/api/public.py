@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import socket
+import struct
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -38,8 +42,7 @@ def build_public_app(
             address = await access.data_address(tid, aid, consumer)
 
             def abort() -> None:
-                if request.transport is not None:
-                    request.transport.abort()
+                cut_off(request.transport)
 
             async with watch.watching(
                 tid, aid, lambda: access.still_granted(tid, aid, consumer), abort
@@ -60,6 +63,18 @@ def build_public_app(
     app.router.add_route("*", "", pull)
     app.router.add_route("*", "/{tail:.*}", pull)
     return app
+
+
+def cut_off(transport: asyncio.BaseTransport | None) -> None:
+    """Close a connection at once: a reset (linger 0), so that what the kernel still holds to
+    send is discarded rather than delivered after the decision to stop."""
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
 
 
 TokenIssuer = Callable[[TransferProcess], dict[str, Any]]

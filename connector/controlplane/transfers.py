@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +29,7 @@ from connector.controlplane.process import (
 from connector.domain import (
     CONSUMER,
     EDC_NS,
+    KAREZ_NS,
     PROVIDER,
     AgreementRetirement,
     Asset,
@@ -71,12 +72,26 @@ SENDING_STATE = {
     SUSPENSION: T.SUSPENDING,
     TERMINATION: T.TERMINATING,
 }
-SUPPORTED_TYPES = ("HttpData-PULL",)
+PULL = "HttpData-PULL"
+PUSH = "HttpData-PUSH"
+SUPPORTED_TYPES = (PULL, PUSH)
+#: Extension properties of a TransferCompletionMessage: the SHA-256 and size of what was sent.
+SHA256 = KAREZ_NS + "sha256"
+BYTE_SIZE = KAREZ_NS + "byteSize"
+
+
+def is_push(t: TransferProcess) -> bool:
+    return t.transfer_type.endswith("-PUSH")
+
 
 #: Issues the pull data address (endpoint + token) for a started provider transfer.
 DataAddressIssuer = Callable[[TransferProcess], Json]
 #: ``(transfer id, reason)``: a provider transfer left STARTED; its downloads must stop.
 AccessEnded = Callable[[str, str], object]
+#: Consumer: the DSP DataAddress a push goes to, for the destination its operator gave.
+PushDestination = Callable[[TransferProcess], Awaitable[Json]]
+#: Provider: a push transfer was started and the consumer knows it; move the data now.
+PushReady = Callable[[str], object]
 
 
 class TransferManager(ProcessManager):
@@ -92,12 +107,16 @@ class TransferManager(ProcessManager):
         *,
         default_approval: str = "auto",
         on_access_ended: AccessEnded | None = None,
+        push_destination: PushDestination | None = None,
+        on_push_ready: PushReady | None = None,
     ) -> None:
         super().__init__(
             store, decider, participant_id, protocol_url, default_approval=default_approval
         )
         self._issue = issue_data_address
         self._on_access_ended = on_access_ended
+        self._push_destination = push_destination
+        self._on_push_ready = on_push_ready
 
     async def _save(
         self,
@@ -133,17 +152,20 @@ class TransferManager(ProcessManager):
                 t.agreement_id,
                 t.transfer_type,
                 self._protocol_url,
-                data_address=t.data_destination,
+                data_address=t.push_address,
             )
             path = "transfers/request"
         else:
             if cpid is None or ppid is None:
                 return None
             if send == START:
-                data_address = self._issue(t) if t.role == PROVIDER else None
-                body = m.transfer_start(cpid, ppid, data_address=data_address)
+                pull = t.role == PROVIDER and not is_push(t)
+                body = m.transfer_start(cpid, ppid, data_address=self._issue(t) if pull else None)
             elif send == COMPLETION:
                 body = m.transfer_completion(cpid, ppid)
+                if t.role == PROVIDER and t.sha256 is not None:
+                    body[SHA256] = t.sha256
+                    body[BYTE_SIZE] = t.byte_size
             elif send == SUSPENSION:
                 body = m.transfer_suspension(cpid, ppid, code="SUSPENDED", reason=_reasons(reason))
             else:
@@ -213,11 +235,29 @@ class TransferManager(ProcessManager):
                     private_properties=private_properties,
                     protocol=protocol,
                 )
+                if is_push(t):
+                    t.push_address = await self._destination(t)
                 await self._apply_command(s, t, "request", new=True, previous_state="")
                 return t
 
+        if transfer_type not in SUPPORTED_TYPES:
+            raise ValidationFailure(
+                f"unsupported transferType {transfer_type!r}; supported: "
+                + ", ".join(SUPPORTED_TYPES),
+                path="transferType",
+                invalid_value=transfer_type,
+            )
+        if transfer_type == PUSH and not data_destination:
+            raise ValidationFailure(
+                "a push transfer needs a dataDestination", path="dataDestination"
+            )
         t = await retrying(run)
         return t
+
+    async def _destination(self, t: TransferProcess) -> Json:
+        if self._push_destination is None:
+            raise ValidationFailure("this node cannot receive pushed data", path="transferType")
+        return await self._push_destination(t)
 
     async def _new_consumer_transfer(
         self,
@@ -345,6 +385,9 @@ class TransferManager(ProcessManager):
                         path="format",
                         invalid_value=fmt,
                     )
+                push_address = msg.get("dataAddress")
+                if fmt == PUSH:
+                    _check_push_address(push_address)
                 asset = await s.get(Asset, agreement.asset_id)
                 tid = new_urn()
                 t = TransferProcess(
@@ -358,7 +401,7 @@ class TransferManager(ProcessManager):
                     consumer_pid=msg["consumerPid"],
                     provider_pid=tid,
                     asset_id=agreement.asset_id,
-                    data_destination=msg.get("dataAddress"),
+                    push_address=push_address if fmt == PUSH else None,
                     content_data_address=asset.data_address if asset else None,
                     private_properties={
                         k: v for k, v in negotiation.private_properties.items() if k == APPROVAL
@@ -396,8 +439,10 @@ class TransferManager(ProcessManager):
                     reasons = msg.get("reason") or []
                     if reasons:
                         t.error_detail = "; ".join(str(r) for r in reasons)
-                if t.role == CONSUMER and message_type == START:
+                if t.role == CONSUMER and message_type == START and not is_push(t):
                     await self._store_edr(s, t, msg.get("dataAddress"))
+                if t.role == CONSUMER and message_type == COMPLETION:
+                    _record_digest(t, msg)
                 await self._save(s, t, previous_state=before)
                 if t.role == PROVIDER and t.state == T.RESUMING and not self._manual(t):
                     await self._apply_command(s, t, "start")
@@ -441,7 +486,60 @@ class TransferManager(ProcessManager):
         if t is None:
             return
         key: Any = (msg.message_type, t.role) if msg.message_type == START else msg.message_type
-        await self._acknowledge(s, t, SENDING_STATE.get(key), body, tsm.acknowledged)
+        state = await self._acknowledge(s, t, SENDING_STATE.get(key), body, tsm.acknowledged)
+        ready = msg.message_type == START and t.role == PROVIDER and is_push(t)
+        if ready and state == T.STARTED and self._on_push_ready is not None:
+            self._on_push_ready(t.id)
+
+    # ------------------------------------------------------------------ consumer inbox
+    async def inbox_folder(self, transfer_id: str, provider_id: str) -> tuple[str, str]:
+        """Consumer: ``(folder, default file name)`` a push of ``transfer_id`` writes into."""
+        async with self._store.session() as s:
+            t = await s.get(TransferProcess, transfer_id)
+        if t is None or t.role != CONSUMER or t.counter_party_id != provider_id or not is_push(t):
+            raise Forbidden("the token names no push transfer of this node")
+        if t.state != T.STARTED:
+            raise Forbidden(f"transfer {transfer_id} is {t.state}, not STARTED")
+        folder = _prop(t.data_destination, "folder")
+        if not folder:
+            raise Forbidden("this transfer does not push into a local folder")
+        return folder, t.asset_id or "data"
+
+    async def record_received(self, transfer_id: str, entry: Json) -> None:
+        """Consumer: a file arrived in the inbox folder (path, size, sha256)."""
+
+        async def run() -> None:
+            async with self._store.session() as s:
+                t = await load_own(s, TransferProcess, transfer_id, "transfer process")
+                t.received = [e for e in t.received if e.get("path") != entry["path"]] + [entry]
+                await s.update(t)
+
+        await retrying(run)
+
+    # ------------------------------------------------------------------ push results
+    async def push_done(self, transfer_id: str, byte_size: int, sha256: str | None) -> None:
+        """Provider: the push moved everything; record what was sent and complete."""
+
+        async def run() -> None:
+            async with self._store.session() as s:
+                t = await load_own(s, TransferProcess, transfer_id, "transfer process")
+                if t.state != T.STARTED:
+                    return  # suspended or ended meanwhile: nothing to complete
+                t.sha256, t.byte_size = sha256, byte_size
+                await self._apply_command(s, t, "complete")
+
+        await retrying(run)
+
+    async def push_failed(self, transfer_id: str, reason: str) -> None:
+        """Provider: the push failed while the transfer was still STARTED; terminate it."""
+
+        async def run() -> None:
+            async with self._store.session() as s:
+                t = await load_own(s, TransferProcess, transfer_id, "transfer process")
+                if t.state == T.STARTED:
+                    await self._apply_command(s, t, "terminate", reason=reason)
+
+        await retrying(run)
 
     async def on_failed(self, s: Session, msg: OutboxMessage, error: str) -> None:
         t = await s.get(TransferProcess, msg.process_id)
@@ -451,6 +549,33 @@ class TransferManager(ProcessManager):
         t.state = T.TERMINATED
         t.error_detail = f"{msg.message_type} failed: {error}"
         await self._save(s, t, previous_state=before)
+
+
+def _check_push_address(address: Any) -> None:
+    """A push's DataAddress must name an http(s) endpoint."""
+    endpoint = address.get("endpoint") if isinstance(address, dict) else None
+    if not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://")):
+        raise ValidationFailure(
+            "a push transfer needs a dataAddress with an http(s) endpoint",
+            path="dataAddress.endpoint",
+        )
+    m.endpoint_properties(address)  # well-formed properties, or a ValidationFailure
+
+
+def _prop(address: Json | None, name: str) -> str | None:
+    """A string property of an EDC-compact data address (short or full EDC name)."""
+    if not address:
+        return None
+    value = address.get(name, address.get(EDC_NS + name))
+    return value if isinstance(value, str) and value else None
+
+
+def _record_digest(t: TransferProcess, msg: Json) -> None:
+    sha, size = msg.get(SHA256), msg.get(BYTE_SIZE)
+    if isinstance(sha, str) and len(sha) == 64:
+        t.sha256 = sha.lower()
+    if isinstance(size, int) and not isinstance(size, bool) and size >= 0:
+        t.byte_size = size
 
 
 def _reasons(reason: str | None) -> list[str] | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -20,6 +21,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds between checks of a running download (a stop takes effect within this).
 DEFAULT_INTERVAL_S = 0.25
+#: Transfers whose last cut-off reason is remembered.
+MAX_REMEMBERED = 10_000
 
 #: ``() -> None`` if access continues, else the reason it ended.
 Check = Callable[[], Awaitable[str | None]]
@@ -52,6 +55,19 @@ class AccessWatch:
     def __init__(self, interval_s: float = DEFAULT_INTERVAL_S) -> None:
         self.interval_s = interval_s
         self._downloads: set[Download] = set()
+        self._ended: OrderedDict[str, str] = OrderedDict()  # transfer id -> why it was cut
+
+    def ended(self, transfer_id: str) -> str | None:
+        """Why the last download of ``transfer_id`` was cut off, if it was (so that a reader
+        can tell an intended stop from a failure)."""
+        return self._ended.get(transfer_id)
+
+    def _remember(self, download: Download) -> None:
+        if download.stopped is not None:
+            self._ended[download.transfer_id] = download.stopped
+            self._ended.move_to_end(download.transfer_id)
+            while len(self._ended) > MAX_REMEMBERED:
+                self._ended.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._downloads)
@@ -67,11 +83,13 @@ class AccessWatch:
         """Run the body as a download of ``transfer_id``; stop it (``abort`` the connection and
         cancel the task) as soon as access ends."""
         download = Download(transfer_id, agreement_id, asyncio.current_task(), abort)
+        self._ended.pop(transfer_id, None)
         self._downloads.add(download)
         poller = asyncio.create_task(self._poll(download, still_granted))
         try:
             yield download
         finally:
+            self._remember(download)
             self._downloads.discard(download)
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):

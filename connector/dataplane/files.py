@@ -1,13 +1,20 @@
-"""The ``File`` data source (Karez's own type): a file on the provider, streamed in chunks.
+"""The ``File`` data source (Karez's own type): a file or a folder on the provider.
 
-Address properties: ``path`` (absolute), optional ``contentType``. Supports ``HEAD``, a single
-``Range`` and ``If-Range``; reads happen in a worker thread, one chunk at a time, so memory use
-does not depend on the file's size.
+Address properties: ``path`` (absolute), optional ``contentType`` (single files only). Supports
+``HEAD``, a single ``Range`` and ``If-Range``; reads happen in a worker thread, one chunk at a
+time, so memory use does not depend on the file's size.
+
+When ``path`` names a directory, the consumer's request path below the public endpoint names a
+file inside it (served like a single file, its content type guessed from its name), and an
+empty path or a sub-folder answers a JSON listing ``{"files": [{"path", "size", "modified"}],
+"truncated": false}``; see :mod:`connector.dataplane.folders` for what is refused. A single
+file is only served with an empty request path.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import mimetypes
 import os
 import stat
@@ -16,6 +23,7 @@ from email.utils import formatdate
 from aiohttp import web
 
 from connector.dataplane.address import Address, text
+from connector.dataplane.folders import MAX_LISTING, list_folder, open_in_folder
 from connector.dataplane.ranges import ByteRange, Unsatisfiable, if_range_matches, parse_range
 from connector.dataplane.streaming import Meter, OnComplete, TransferInterrupted
 from connector.errors import KarezError, NotFound, ValidationFailure
@@ -27,23 +35,36 @@ _NOT_AVAILABLE = "The requested data is not available"
 
 
 async def serve_file(
-    request: web.Request, address: Address, *, on_complete: OnComplete | None = None
+    request: web.Request,
+    address: Address,
+    *,
+    sub_path: str = "",
+    on_complete: OnComplete | None = None,
 ) -> web.StreamResponse:
-    """Stream the file named by ``address`` as the answer to ``request`` (GET or HEAD)."""
+    """Answer ``request`` (GET or HEAD) with the file, or the folder entry under ``sub_path``,
+    named by ``address``."""
     if request.method not in ("GET", "HEAD"):
         raise ValidationFailure(f"method {request.method} is not supported for file data")
     path = text(address, "path")
     if path is None or not os.path.isabs(path):
         raise KarezError("The data address of this asset is misconfigured")
     loop = asyncio.get_running_loop()
-    fd, info = await loop.run_in_executor(None, _open_regular, path)
+    fd, info = await loop.run_in_executor(None, _open_root, path)
     try:
-        return await _respond(request, address, path, fd, info, on_complete)
+        if stat.S_ISREG(info.st_mode):
+            if sub_path:
+                raise NotFound(
+                    "This asset is a single file: request it without a path below the endpoint"
+                )
+            content_type = text(address, "contentType") or _guess_type(path)
+            return await _respond(request, content_type, fd, info, on_complete)
+        return await _serve_in_folder(request, fd, path, sub_path, on_complete)
     finally:
         os.close(fd)
 
 
-def _open_regular(path: str) -> tuple[int, os.stat_result]:
+def _open_root(path: str) -> tuple[int, os.stat_result]:
+    """Open the address's ``path``: a regular file or a directory."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except (FileNotFoundError, NotADirectoryError):
@@ -51,18 +72,55 @@ def _open_regular(path: str) -> tuple[int, os.stat_result]:
     except PermissionError:
         raise KarezError("The requested data cannot be read") from None
     info = os.fstat(fd)
-    if stat.S_ISREG(info.st_mode):
+    if stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode):
         return fd, info
     os.close(fd)
-    if stat.S_ISDIR(info.st_mode):
-        raise ValidationFailure("The data address names a directory, which cannot be served yet")
-    raise KarezError("The data address does not name a regular file")
+    raise KarezError("The data address does not name a regular file or a directory")
+
+
+def _guess_type(name: str) -> str:
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+async def _serve_in_folder(
+    request: web.Request,
+    root_fd: int,
+    root: str,
+    sub_path: str,
+    on_complete: OnComplete | None,
+) -> web.StreamResponse:
+    loop = asyncio.get_running_loop()
+    opened = await loop.run_in_executor(None, open_in_folder, root_fd, root, sub_path)
+    try:
+        if stat.S_ISREG(opened.info.st_mode):
+            if sub_path.endswith("/"):
+                raise NotFound(_NOT_AVAILABLE)
+            return await _respond(
+                request, _guess_type(opened.name), opened.fd, opened.info, on_complete
+            )
+        files, truncated = await loop.run_in_executor(
+            None, list_folder, opened.fd, root, opened.segments, MAX_LISTING
+        )
+    finally:
+        os.close(opened.fd)
+    body = json.dumps({"files": files, "truncated": truncated}, separators=(",", ":")).encode()
+    response = web.StreamResponse(
+        status=200, headers={"Content-Type": "application/json", "Cache-Control": "no-cache"}
+    )
+    response.content_length = len(body)
+    await response.prepare(request)
+    meter = Meter(whole_body=request.method == "GET" and on_complete is not None)
+    if request.method == "GET":
+        meter.update(body)
+        await response.write(body)
+    await response.write_eof()
+    await meter.report(on_complete)
+    return response
 
 
 async def _respond(
     request: web.Request,
-    address: Address,
-    path: str,
+    content_type: str,
     fd: int,
     info: os.stat_result,
     on_complete: OnComplete | None,
@@ -71,9 +129,7 @@ async def _respond(
     etag = f'"{info.st_mtime_ns:x}-{size:x}"'
     last_modified = int(info.st_mtime)
     headers = {
-        "Content-Type": text(address, "contentType")
-        or mimetypes.guess_type(path)[0]
-        or "application/octet-stream",
+        "Content-Type": content_type,
         "Accept-Ranges": "bytes",
         "ETag": etag,
         "Last-Modified": formatdate(last_modified, usegmt=True),

@@ -19,6 +19,7 @@ from connector.identity.keys import PrivateKey
 
 ACCESS_TYP = "at+jwt"
 REFRESH_TYP = "karez-refresh+jwt"
+INBOX_TYP = "karez-inbox+jwt"
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,15 @@ class AccessTokenService:
             issued_at=claims["iat"] * 1000,
             expires_at=claims["exp"] * 1000,
         )
+
+    def issue_inbox(self, transfer_id: str, provider_id: str, ttl_s: int) -> str:
+        """Consumer: the token a provider pushes into this node's inbox with."""
+        return self._issue(INBOX_TYP, "inbox", provider_id, ttl_s, {"transferId": transfer_id})[0]
+
+    def verify_inbox(self, header_value: str | None) -> tuple[str, str]:
+        """``(transfer id, provider id)`` of a valid inbox token, else ``Unauthorized``."""
+        claims = self._verify(header_value, INBOX_TYP, "inbox")
+        return jose.str_claim(claims, "transferId"), jose.str_claim(claims, "sub")
 
     def _issue(
         self, typ: str, use: str, subject: str, ttl_s: int, extra: dict[str, str]

@@ -97,6 +97,13 @@ def render_transfer(transfer: TransferProcess) -> dict[str, Any]:
         KAREZ_NS + "counterPartyAddress": transfer.counter_party_address,
         KAREZ_NS + "protocol": transfer.protocol,
     }
+    if transfer.sha256 is not None:
+        node[KAREZ_NS + "sha256"] = transfer.sha256
+        node[KAREZ_NS + "byteSize"] = transfer.byte_size
+    if transfer.received:
+        node[KAREZ_NS + "received"] = [
+            {KAREZ_NS + k: v for k, v in entry.items()} for entry in transfer.received
+        ]
     if transfer.data_destination is not None:
         node[EDC_NS + "dataDestination"] = data_address_node(transfer.data_destination)
     if transfer.private_properties:

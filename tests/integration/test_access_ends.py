@@ -166,4 +166,4 @@ async def test_time_window_ending_mid_download(shared_dataspace, http, tmp_path)
     await asyncio.wait_for(download.task, timeout=15)
     ended = end.timestamp() - time.time() + time.monotonic()  # the end on the monotonic clock
     assert download.received < SIZE and download.error is not None
-    assert download.last_chunk_at - ended < 1.0
+    assert download.last_chunk_at - ended < 1.0, (download.last_chunk_at - ended, end.isoformat())

@@ -167,9 +167,13 @@ async def test_vanished_file_is_a_neutral_404(blob, start):
     assert done == []
 
 
-async def test_directory_is_400(tmp_path, start):
+async def test_a_directory_is_listed(tmp_path, start):
+    """A folder is shared as a listing (the folder tests cover the rest)."""
+    (tmp_path / "a.csv").write_bytes(b"x")
     client, _ = await start({"type": "File", "path": str(tmp_path)})
-    assert (await client.get("/public/")).status == 400
+    resp = await client.get("/public/")
+    assert resp.status == 200
+    assert [f["path"] for f in (await resp.json())["files"]] == ["a.csv"]
 
 
 @pytest.mark.parametrize("address", [{"type": "File"}, {"type": "File", "path": "relative/x"}])

@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from connector.api.body import json_response
+from connector.dataplane.sources import source_types
 from connector.management_codec.common import RESPONSE_CONTEXT
 
 
@@ -16,7 +17,8 @@ def node_info_routes(public_url: str, transfer_types: tuple[str, ...]) -> list[w
         "@id": "embedded",
         "@type": "DataPlaneInstance",
         "url": public_url,
-        "allowedSourceTypes": ["File", "HttpData"],
+        "allowedSourceTypes": source_types(),
+        "allowedDestTypes": ["HttpData", "File"],
         "allowedTransferTypes": list(transfer_types),
         "state": "AVAILABLE",
     }
