@@ -143,6 +143,7 @@ class TransferProcess:
     sha256: str | None = None  # of the data sent (provider) or as the provider stated it
     byte_size: int | None = None  # bytes sent, likewise
     received: list[Json] = field(default_factory=list)  # consumer: files written (path, sha256)
+    stream_cursor: Json = field(default_factory=dict)  # provider: how far a stream has sent
     created_at: int = field(default_factory=now_ms)
     updated_at: int = field(default_factory=now_ms)
     state_count: int = 0

@@ -14,15 +14,18 @@ import asyncio
 import contextlib
 import logging
 import os
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
 
-from connector.controlplane.transfers import TransferManager, is_push
+from connector.controlplane.transfers import STREAM, TransferManager, is_push
 from connector.dataplane.access_watch import AccessWatch
 from connector.dataplane.address import address_type, text
 from connector.dataplane.files import FILE_TYPE
 from connector.dataplane.push import Destination, push
+from connector.dataplane.sql_source import SQL_TABLE_TYPE
+from connector.dataplane.stream import APPENDS, FOLDER, ROWS, Source, stream_round
 from connector.dataplane.tokens import AccessTokenService
 from connector.domain import PROVIDER, TransferProcess
 from connector.errors import KarezError
@@ -49,6 +52,21 @@ def destination_of(push_address: dict[str, Any]) -> Destination:
     return Destination(str(push_address["endpoint"]), headers, method)
 
 
+def stream_source(t: TransferProcess, public_url: str, token: str) -> Source | None:
+    """What a stream of ``t`` reads, or None if its source cannot be streamed."""
+    address = t.content_data_address or {}
+    name = t.asset_id or "data"
+    if is_folder(address):
+        return Source(public_url, token, FOLDER, name)
+    kind = address_type(address)
+    if kind == SQL_TABLE_TYPE and text(address, "keyColumn"):
+        fmt = (text(address, "format") or "csv").lower()
+        return Source(public_url, token, ROWS, name, fmt, text(address, "keyColumn"))
+    if kind == FILE_TYPE:
+        return Source(public_url, token, APPENDS, name)
+    return None
+
+
 def is_folder(content_data_address: dict[str, Any] | None) -> bool:
     if not content_data_address or address_type(content_data_address) != FILE_TYPE:
         return False
@@ -66,6 +84,7 @@ class PushJobs:
         public_url: str,
         watch: AccessWatch,
         token_ttl_s: int = 3600,
+        poll_s: float = 1.0,
     ) -> None:
         self._store = store
         self._transfers = transfers
@@ -74,6 +93,7 @@ class PushJobs:
         self._public_url = public_url
         self._ttl_s = token_ttl_s
         self._watch = watch
+        self._poll_s = poll_s  # how often a stream looks for new data when nothing came
         self._jobs: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()  # started again while the previous job still ran
 
@@ -109,6 +129,38 @@ class PushJobs:
                 await task
         self._jobs.clear()
 
+    def _token(self, t: TransferProcess) -> str:
+        """An access token to the node's own public data plane for ``t``."""
+        token, _ = self._tokens.issue(
+            t.id, t.agreement_id, t.asset_id or "", t.counter_party_id, ttl_s=self._ttl_s
+        )
+        return token
+
+    async def _stream(self, t: TransferProcess, token: str) -> None:
+        """Rounds of :func:`stream_round` until the transfer leaves STARTED."""
+        source = stream_source(t, self._public_url, token)
+        if source is None:
+            await self._transfers.push_failed(
+                t.id,
+                "streaming needs a folder, a SqlTable with a keyColumn, or a file as its source",
+            )
+            return
+        assert t.push_address is not None
+        destination = destination_of(t.push_address)
+        cursor = dict(t.stream_cursor)
+        while True:
+            source = replace(source, token=self._token(t))  # a stream may outlive one token
+            try:
+                cursor, sent = await stream_round(self._http, source, destination, cursor)
+            except KarezError as exc:
+                if self._watch.ended(t.id) is None:
+                    await self._transfers.push_failed(t.id, f"stream failed: {exc.message}")
+                return
+            if not await self._transfers.stream_progress(t.id, cursor, sent):
+                return
+            if sent == 0:
+                await asyncio.sleep(self._poll_s)
+
     async def _run(self, transfer_id: str) -> None:
         try:
             await self._push(transfer_id)
@@ -120,9 +172,10 @@ class PushJobs:
             t = await s.get(TransferProcess, transfer_id)
         if t is None or t.state != T.STARTED or not t.push_address:
             return
-        token, _ = self._tokens.issue(
-            t.id, t.agreement_id, t.asset_id or "", t.counter_party_id, ttl_s=self._ttl_s
-        )
+        token = self._token(t)
+        if t.transfer_type == STREAM:
+            await self._stream(t, token)
+            return
         try:
             result = await push(
                 self._http,

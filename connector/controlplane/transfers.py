@@ -74,14 +74,17 @@ SENDING_STATE = {
 }
 PULL = "HttpData-PULL"
 PUSH = "HttpData-PUSH"
-SUPPORTED_TYPES = (PULL, PUSH)
+#: Push that goes on: what is added to the source while STARTED is sent too.
+STREAM = "HttpData-STREAM"
+SUPPORTED_TYPES = (PULL, PUSH, STREAM)
 #: Extension properties of a TransferCompletionMessage: the SHA-256 and size of what was sent.
 SHA256 = KAREZ_NS + "sha256"
 BYTE_SIZE = KAREZ_NS + "byteSize"
 
 
 def is_push(t: TransferProcess) -> bool:
-    return t.transfer_type.endswith("-PUSH")
+    """Whether the provider sends (push or stream) rather than the consumer pulling."""
+    return t.transfer_type in (PUSH, STREAM)
 
 
 #: Issues the pull data address (endpoint + token) for a started provider transfer.
@@ -247,9 +250,9 @@ class TransferManager(ProcessManager):
                 path="transferType",
                 invalid_value=transfer_type,
             )
-        if transfer_type == PUSH and not data_destination:
+        if transfer_type in (PUSH, STREAM) and not data_destination:
             raise ValidationFailure(
-                "a push transfer needs a dataDestination", path="dataDestination"
+                f"a {transfer_type} transfer needs a dataDestination", path="dataDestination"
             )
         t = await retrying(run)
         return t
@@ -386,7 +389,7 @@ class TransferManager(ProcessManager):
                         invalid_value=fmt,
                     )
                 push_address = msg.get("dataAddress")
-                if fmt == PUSH:
+                if fmt in (PUSH, STREAM):
                     _check_push_address(push_address)
                 asset = await s.get(Asset, agreement.asset_id)
                 tid = new_urn()
@@ -401,7 +404,7 @@ class TransferManager(ProcessManager):
                     consumer_pid=msg["consumerPid"],
                     provider_pid=tid,
                     asset_id=agreement.asset_id,
-                    push_address=push_address if fmt == PUSH else None,
+                    push_address=push_address if fmt in (PUSH, STREAM) else None,
                     content_data_address=asset.data_address if asset else None,
                     private_properties={
                         k: v for k, v in negotiation.private_properties.items() if k == APPROVAL
@@ -529,6 +532,22 @@ class TransferManager(ProcessManager):
                 await self._apply_command(s, t, "complete")
 
         await retrying(run)
+
+    async def stream_progress(self, transfer_id: str, cursor: Json, bytes_sent: int) -> bool:
+        """Provider: a stream round sent ``bytes_sent`` more; keep its cursor. False once the
+        transfer is no longer STARTED (the stream must end)."""
+
+        async def run() -> bool:
+            async with self._store.session() as s:
+                t = await load_own(s, TransferProcess, transfer_id, "transfer process")
+                if t.state != T.STARTED:
+                    return False
+                t.stream_cursor = cursor
+                t.byte_size = (t.byte_size or 0) + bytes_sent
+                await s.update(t)
+                return True
+
+        return await retrying(run)
 
     async def push_failed(self, transfer_id: str, reason: str) -> None:
         """Provider: the push failed while the transfer was still STARTED; terminate it."""

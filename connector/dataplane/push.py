@@ -12,6 +12,7 @@ import hashlib
 import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import quote
 
 import aiohttp
@@ -93,6 +94,13 @@ def manifest_sha256(files: list[dict[str, object]]) -> str:
 
 
 async def _listing(http: aiohttp.ClientSession, url: str, auth: dict[str, str]) -> list[str]:
+    return [str(entry["path"]) for entry in await _listing_entries(http, url, auth)]
+
+
+async def _listing_entries(
+    http: aiohttp.ClientSession, url: str, auth: dict[str, str]
+) -> list[dict[str, object]]:
+    """The files a folder source lists (``path``, ``size``, ``modified``)."""
     try:
         async with http.get(url, headers=auth, timeout=PUSH_TIMEOUT) as resp:
             if resp.status != 200:
@@ -103,7 +111,22 @@ async def _listing(http: aiohttp.ClientSession, url: str, auth: dict[str, str]) 
     files = listing.get("files") if isinstance(listing, dict) else None
     if not isinstance(files, list):
         raise PushFailed("the source did not list a folder")
-    return [str(f["path"]) for f in files if isinstance(f, dict) and "path" in f]
+    return [f for f in files if isinstance(f, dict) and "path" in f]
+
+
+class BodyObserver(Protocol):
+    """Sees a body as it is copied (the streaming type tracks the last row's key with it)."""
+
+    def feed(self, chunk: bytes) -> None: ...
+
+    @property
+    def has_content(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Copied:
+    bytes: int
+    sha256: str
 
 
 async def _copy(
@@ -114,12 +137,43 @@ async def _copy(
     target_url: str,
 ) -> tuple[int, str]:
     """Stream one body from the source to ``target_url``; ``(bytes, sha256 hex)``."""
+    copied = await copy_body(http, source_url, auth, destination, target_url)
+    assert copied is not None  # only a Range request or an observer can find nothing to send
+    return copied.bytes, copied.sha256
+
+
+async def copy_body(
+    http: aiohttp.ClientSession,
+    source_url: str,
+    source_headers: Mapping[str, str],
+    destination: Destination,
+    target_url: str,
+    *,
+    observer: BodyObserver | None = None,
+) -> Copied | None:
+    """Stream one body from the source to ``target_url``.
+
+    ``None`` when there is nothing to send: the source answered 416 to a Range request, or the
+    ``observer`` saw no content in the whole body (e.g. a CSV with only its header row).
+    """
     digest = hashlib.sha256()
     sent = 0
     try:
-        async with http.get(source_url, headers=auth, timeout=PUSH_TIMEOUT) as source:
-            if source.status != 200:
+        async with http.get(source_url, headers=source_headers, timeout=PUSH_TIMEOUT) as source:
+            if source.status == 416:
+                return None
+            if source.status not in (200, 206):
                 raise PushFailed(f"reading the source failed (HTTP {source.status})")
+            chunks = source.content.iter_chunked(PUSH_CHUNK)
+            prefix: list[bytes] = []
+            if observer is not None:  # read until there is content, or the body ends
+                async for chunk in chunks:
+                    prefix.append(chunk)
+                    observer.feed(chunk)
+                    if observer.has_content:
+                        break
+                if not observer.has_content:
+                    return None
             headers = dict(destination.headers)
             for name in _PASSED_HEADERS:
                 if name in source.headers:
@@ -127,7 +181,13 @@ async def _copy(
 
             async def body() -> AsyncIterator[bytes]:
                 nonlocal sent
-                async for chunk in source.content.iter_chunked(PUSH_CHUNK):
+                for chunk in prefix:
+                    digest.update(chunk)
+                    sent += len(chunk)
+                    yield chunk
+                async for chunk in chunks:
+                    if observer is not None:
+                        observer.feed(chunk)
                     digest.update(chunk)
                     sent += len(chunk)
                     yield chunk
@@ -151,4 +211,4 @@ async def _copy(
         raise
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         raise PeerError(f"the push was interrupted ({type(exc).__name__})") from None
-    return sent, digest.hexdigest()
+    return Copied(sent, digest.hexdigest())
