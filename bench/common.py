@@ -41,27 +41,32 @@ class Baseline:
     """A plain aiohttp server in its own process: JSON echo and a file download."""
 
     def __init__(self, file: Path | None = None) -> None:
-        self.port = free_ports(1)[0]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", BASELINE_SERVER, str(self.port), str(file or "")]
-        )
-        import time
-        import urllib.error
-        import urllib.request
-
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(self.url + "/none", timeout=1)  # noqa: S310
-            except urllib.error.HTTPError:
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("baseline server did not start")
+        self.port, self.url, self.proc = start_server_script(BASELINE_SERVER, str(file or ""))
 
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=10)
+
+
+def start_server_script(script: str, *args: str) -> tuple[int, str, subprocess.Popen]:
+    """Run ``script`` (an HTTP server taking its port as the first argument, then ``args``) in
+    its own process; returns ``(port, url, process)`` once it answers."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    port = free_ports(1)[0]
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "-c", script, str(port), *args])
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url + "/none", timeout=1)  # noqa: S310
+        except urllib.error.HTTPError:
+            return port, url, proc
+        except OSError:
+            time.sleep(0.05)
+    proc.terminate()
+    raise RuntimeError("the server process did not start")
 
 
 class BenchDataspace:

@@ -144,6 +144,7 @@ class TransferProcess:
     byte_size: int | None = None  # bytes sent, likewise
     received: list[Json] = field(default_factory=list)  # consumer: files written (path, sha256)
     stream_cursor: Json = field(default_factory=dict)  # provider: how far a stream has sent
+    fetch: Json | None = None  # consumer: a pull Karez downloads into a folder (folder, state)
     created_at: int = field(default_factory=now_ms)
     updated_at: int = field(default_factory=now_ms)
     state_count: int = 0

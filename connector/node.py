@@ -37,6 +37,7 @@ from connector.dataplane.http_request import HTTP_DATA_TYPE
 from connector.dataplane.tokens import AccessTokenService
 from connector.domain import Asset, Json, Secret, TransferProcess
 from connector.errors import ValidationFailure
+from connector.fetch_jobs import FetchJobs
 from connector.identity.keys import public_jwk
 from connector.jsonld.processor import configure as configure_contexts
 from connector.node_identity import CREDENTIAL_SERVICE_PATH, build_identity
@@ -125,6 +126,9 @@ class Node:
         self.store.worker = self.worker
         self.access = DataAccess(self.store, decider)
         self.refresher = EdrRefresher(self.store, self.peers)
+        self.fetch_jobs = FetchJobs(
+            self.store, self.transfers, self.http, self.refresher.refresh_if_due
+        )
         await self._serve(st)
         self._worker_task = asyncio.create_task(self.worker.run())
         await self.push_jobs.resume()
@@ -161,6 +165,7 @@ class Node:
                     refresh_edr=self.refresher.refresh,
                     refresh_edr_if_due=self.refresher.refresh_if_due,
                     retirements=self.retirements,
+                    fetch_jobs=self.fetch_jobs,
                 ),
                 st.management_port,
             ),
@@ -214,6 +219,7 @@ class Node:
 
     async def stop(self) -> None:
         await self.push_jobs.close()
+        await self.fetch_jobs.close()
         if self._worker_task is not None:
             await self.worker.stop()
             self._worker_task.cancel()

@@ -519,6 +519,22 @@ class TransferManager(ProcessManager):
 
         await retrying(run)
 
+    async def record_fetch(
+        self, transfer_id: str, fetch: Json, received: list[Json] | None = None
+    ) -> TransferProcess:
+        """Consumer: the state of a fetch into a local folder (and the files it wrote)."""
+
+        async def run() -> TransferProcess:
+            async with self._store.session() as s:
+                t = await load_own(s, TransferProcess, transfer_id, "transfer process")
+                t.fetch = fetch
+                if received is not None:
+                    t.received = received
+                await s.update(t)
+                return t
+
+        return await retrying(run)
+
     # ------------------------------------------------------------------ push results
     async def push_done(self, transfer_id: str, byte_size: int, sha256: str | None) -> None:
         """Provider: the push moved everything; record what was sent and complete."""

@@ -29,6 +29,8 @@ from connector.dataplane.streaming import Meter, OnComplete, TransferInterrupted
 from connector.errors import KarezError, NotFound, ValidationFailure
 
 FILE_TYPE = "File"
+#: Response header marking a folder listing (the body is ``{"files": [...]}``).
+LISTING_HEADER = "X-Karez-Listing"
 #: Files are read in larger pieces than proxied bodies: fewer thread hops per byte.
 FILE_CHUNK_SIZE = 1024 * 1024
 _NOT_AVAILABLE = "The requested data is not available"
@@ -105,7 +107,12 @@ async def _serve_in_folder(
         os.close(opened.fd)
     body = json.dumps({"files": files, "truncated": truncated}, separators=(",", ":")).encode()
     response = web.StreamResponse(
-        status=200, headers={"Content-Type": "application/json", "Cache-Control": "no-cache"}
+        status=200,
+        headers={
+            "Content-Type": "application/json",
+            "Cache-Control": "no-cache",
+            LISTING_HEADER: "folder",  # tells a fetching consumer this is a folder's listing
+        },
     )
     response.content_length = len(body)
     await response.prepare(request)

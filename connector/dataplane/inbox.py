@@ -47,33 +47,33 @@ async def write_into(
     if not segments:
         raise Forbidden("A pushed body needs a file name")
     loop = asyncio.get_running_loop()
-    dir_fd, tmp_name = await loop.run_in_executor(None, _prepare, folder, segments)
+    dir_fd, tmp_name = await loop.run_in_executor(None, prepare_target, folder, segments)
     digest = hashlib.sha256()
     size = 0
     fd = -1
     try:
-        fd = await loop.run_in_executor(None, _create, dir_fd, tmp_name)
+        fd = await loop.run_in_executor(None, create_temp, dir_fd, tmp_name)
         async for chunk in chunks:
             size += len(chunk)
             if max_bytes is not None and size > max_bytes:
                 raise PayloadTooLarge(f"a pushed body may have at most {max_bytes} bytes")
             digest.update(chunk)
-            await loop.run_in_executor(None, _write_all, fd, chunk)
+            await loop.run_in_executor(None, write_all, fd, chunk)
         await loop.run_in_executor(None, os.fsync, fd)
         os.close(fd)
         fd = -1
-        await loop.run_in_executor(None, _commit, dir_fd, tmp_name, segments[-1])
+        await loop.run_in_executor(None, commit_target, dir_fd, tmp_name, segments[-1])
     except BaseException:
         if fd >= 0:
             os.close(fd)
-        _discard(dir_fd, tmp_name)
+        discard(dir_fd, tmp_name)
         raise
     finally:
         os.close(dir_fd)
     return Written("/".join(segments), size, digest.hexdigest())
 
 
-def _prepare(folder: str, segments: list[str]) -> tuple[int, str]:
+def prepare_target(folder: str, segments: list[str]) -> tuple[int, str]:
     """Open (creating) the target's directory beneath ``folder``; returns its fd and a fresh
     temporary name in it."""
     try:
@@ -99,19 +99,19 @@ def _prepare(folder: str, segments: list[str]) -> tuple[int, str]:
     return fd, f".karez-incoming-{secrets.token_hex(8)}"
 
 
-def _create(dir_fd: int, name: str) -> int:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
+def create_temp(dir_fd: int, name: str) -> int:
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
     return os.open(name, flags, 0o640, dir_fd=dir_fd)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         written = os.write(fd, view)
         view = view[written:]
 
 
-def _commit(dir_fd: int, tmp_name: str, final: str) -> None:
+def commit_target(dir_fd: int, tmp_name: str, final: str) -> None:
     """Move the complete body into place; an existing target must be a regular file (a
     symlink or folder there is refused, never written through)."""
     try:
@@ -123,7 +123,7 @@ def _commit(dir_fd: int, tmp_name: str, final: str) -> None:
     os.replace(tmp_name, final, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
 
 
-def _discard(dir_fd: int, name: str) -> None:
+def discard(dir_fd: int, name: str) -> None:
     try:
         os.unlink(name, dir_fd=dir_fd)
     except OSError:

@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from connector.domain import EDC_NS, EndpointDataReference
+from connector.jsonld.processor import JsonLdProcessor
 from connector.management_codec.base import (
     COMPACTOR,
     RESPONSE_CONTEXT,
     TX_AUTH_NS,
+    Fields,
     document,
     edc_iri,
     edc_node,
+    expand_body,
 )
 from connector.management_codec.compact import Compactor
 
@@ -64,3 +67,8 @@ def render_edr_data_address(edr: EndpointDataReference) -> dict[str, Any]:
 
 def _local(iri: str) -> str:
     return iri[len(EDC_NS) :] if iri.startswith(EDC_NS) else iri
+
+
+def parse_fetch_request(body: Any, *, processor: JsonLdProcessor | None = None) -> str:
+    """``POST /v3/edrs/{id}/fetch``: the absolute ``folder`` to download into."""
+    return Fields(expand_body(body, processor)).text("folder", required=True) or ""

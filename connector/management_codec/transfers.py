@@ -100,6 +100,8 @@ def render_transfer(transfer: TransferProcess) -> dict[str, Any]:
     if transfer.sha256 is not None:
         node[KAREZ_NS + "sha256"] = transfer.sha256
         node[KAREZ_NS + "byteSize"] = transfer.byte_size
+    if transfer.fetch:
+        node[KAREZ_NS + "fetch"] = {KAREZ_NS + k: v for k, v in transfer.fetch.items()}
     if transfer.received:
         node[KAREZ_NS + "received"] = [
             {KAREZ_NS + k: v for k, v in entry.items()} for entry in transfer.received

@@ -39,6 +39,7 @@ from connector.management_codec import (
     parse_terminate,
     parse_transfer_request,
 )
+from connector.management_codec.edrs import parse_fetch_request
 from connector.management_codec.retirements import parse_retirement
 
 BASE = "/management"
@@ -70,6 +71,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "CounterRequest": parse_counter,
     "ProtocolVersionsRequest": _protocol_versions,
     "AgreementRetirementRequest": parse_retirement,
+    "FetchRequest": parse_fetch_request,
 }
 
 

@@ -8,6 +8,7 @@ from connector.api.body import json_response
 from connector.api.management.auth import ManagementAuth
 from connector.api.management.common import Body, auth_and_errors
 from connector.api.management.definitions import definition_routes
+from connector.api.management.fetch import fetch_routes
 from connector.api.management.node_info import node_info_routes
 from connector.api.management.processes import process_routes
 from connector.api.management.retirements import retirement_routes
@@ -26,8 +27,10 @@ def build_management_root(
     api = web.Application(middlewares=[auth_and_errors(auth, open_paths=("/openapi.json",))])
     entities = services.pop("entities")
     retirements = services.pop("retirements", None)
+    fetch_jobs = services.pop("fetch_jobs", None)
     api.add_routes(definition_routes(entities, body))  # type: ignore[arg-type]
     api.add_routes(retirement_routes(retirements, body))  # type: ignore[arg-type]
+    api.add_routes(fetch_routes(fetch_jobs, body))  # type: ignore[arg-type]
     api.add_routes(process_routes(entities=entities, body=body, **services))  # type: ignore[arg-type]
     api.add_routes(node_info_routes(public_url, transfer_types))
 

@@ -1,0 +1,103 @@
+"""The consumer asks Karez to download a started pull into a local folder
+(``POST /v3/edrs/{id}/fetch``): one file named after the asset, or a folder file by file, each
+with its SHA-256 recorded on the transfer."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+
+import pytest
+
+from connector.client import EDC_CONTEXT, ManagementError
+from tests.integration.helpers import make_file, negotiate, publish, pull
+
+
+async def wait_fetch(consumer, tid: str, timeout: float = 30.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        t = await consumer.call("GET", f"/v3/transferprocesses/{tid}")
+        if t.get("karez:fetch", {}).get("karez:state") in ("DONE", "FAILED"):
+            return t
+        assert time.monotonic() < deadline, t
+        await asyncio.sleep(0.1)
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+async def test_fetch_a_file(shared_dataspace, http, tmp_path):
+    ds = shared_dataspace
+    provider, consumer = ds.client(http, "provider"), ds.client(http, "consumer")
+    sha = await publish(provider, tmp_path, "fetch-file", size=5 * 1024 * 1024)
+    n = await negotiate(consumer, ds["provider"], "fetch-file")
+    transfer, edr = await pull(consumer, ds["provider"], n["contractAgreementId"])
+    assert edr is not None, transfer.get("errorDetail")
+    folder = tmp_path / "downloads"
+    await consumer.call(
+        "POST",
+        f"/v3/edrs/{transfer['@id']}/fetch",
+        {"@context": EDC_CONTEXT, "folder": str(folder)},
+    )
+    t = await wait_fetch(consumer, transfer["@id"])
+    assert t["karez:fetch"]["karez:state"] == "DONE", t["karez:fetch"]
+    (entry,) = as_list(t["karez:received"])
+    assert entry["karez:path"] == "fetch-file" and entry["karez:sha256"] == sha
+    assert hashlib.sha256((folder / "fetch-file").read_bytes()).hexdigest() == sha
+
+
+async def test_fetch_a_folder(shared_dataspace, http, tmp_path):
+    ds = shared_dataspace
+    provider, consumer = ds.client(http, "provider"), ds.client(http, "consumer")
+    source = tmp_path / "cotton"
+    (source / "2026").mkdir(parents=True)
+    shas = {
+        "aksu.csv": make_file(source / "aksu.csv", 3000),
+        "2026/korla.csv": make_file(source / "2026" / "korla.csv", 700_000),
+    }
+    await provider.create_asset("fetch-folder", {"type": "File", "path": str(source)}, {})
+    await provider.create_policy("open-fetch-folder", [{"action": "use"}])
+    await provider.create_contract_definition(
+        "fetch-folder",
+        "open-fetch-folder",
+        "open-fetch-folder",
+        [
+            {
+                "operandLeft": "https://w3id.org/edc/v0.0.1/ns/id",
+                "operator": "=",
+                "operandRight": "fetch-folder",
+            }
+        ],
+    )
+    n = await negotiate(consumer, ds["provider"], "fetch-folder")
+    transfer, edr = await pull(consumer, ds["provider"], n["contractAgreementId"])
+    assert edr is not None, transfer.get("errorDetail")
+    folder = tmp_path / "into"
+    await consumer.call(
+        "POST",
+        f"/v3/edrs/{transfer['@id']}/fetch",
+        {"@context": EDC_CONTEXT, "folder": str(folder)},
+    )
+    t = await wait_fetch(consumer, transfer["@id"])
+    assert t["karez:fetch"]["karez:state"] == "DONE", t["karez:fetch"]
+    got = {e["karez:path"]: e["karez:sha256"] for e in as_list(t["karez:received"])}
+    assert got == shas
+    for path, sha in shas.items():
+        assert hashlib.sha256((folder / path).read_bytes()).hexdigest() == sha
+
+
+async def test_fetch_needs_an_absolute_folder_and_a_started_pull(shared_dataspace, http, tmp_path):
+    ds = shared_dataspace
+    consumer = ds.client(http, "consumer")
+    with pytest.raises(ManagementError) as info:
+        await consumer.call(
+            "POST", "/v3/edrs/urn:uuid:nope/fetch", {"@context": EDC_CONTEXT, "folder": "rel/x"}
+        )
+    assert info.value.status == 400 and info.value.body[0]["path"] == "folder"
+    with pytest.raises(ManagementError) as info:
+        await consumer.call(
+            "POST", "/v3/edrs/urn:uuid:nope/fetch", {"@context": EDC_CONTEXT, "folder": "/tmp/x"}
+        )
+    assert info.value.status == 404
