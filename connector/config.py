@@ -60,6 +60,7 @@ class Settings:
     asset_validation: str = "profile"  # SHACL on assets: "profile", "always" or "off"
     max_body_bytes: int = 1024 * 1024
     edr_ttl_s: int = 600
+    inbox_max_bytes: int = 100 * 1024**3  # the most one pushed body may write (bytes)
     protocol_token_ttl_s: int = 60
     outbox_max_attempts: int = 8
     outbox_base_delay_ms: int = 200

@@ -202,7 +202,7 @@ class Node:
                     auth=self.identity.auth,
                     issue=self._issue_tokens,
                 ),
-                *build_inbox_routes(self.tokens, self.transfers),
+                *build_inbox_routes(self.tokens, self.transfers, st.inbox_max_bytes),
             ]
         )
         root.add_subapp(

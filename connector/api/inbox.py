@@ -23,7 +23,7 @@ CHUNK = 256 * 1024
 
 
 def build_inbox_routes(
-    tokens: AccessTokenService, transfers: TransferManager
+    tokens: AccessTokenService, transfers: TransferManager, max_bytes: int | None = None
 ) -> list[web.RouteDef]:
     async def receive(request: web.Request) -> web.Response:
         try:
@@ -32,7 +32,8 @@ def build_inbox_routes(
                 raise Forbidden("the token was issued for another transfer")
             folder, asset_name = await transfers.inbox_folder(transfer_id, provider)
             relative = request.match_info.get("tail") or safe_name(asset_name)
-            written = await write_into(folder, relative, request.content.iter_chunked(CHUNK))
+            chunks = request.content.iter_chunked(CHUNK)
+            written = await write_into(folder, relative, chunks, max_bytes)
             entry = {"path": written.path, "size": written.size, "sha256": written.sha256}
             await transfers.record_received(transfer_id, entry)
             return json_response(entry, status=201)

@@ -39,7 +39,7 @@ def build_public_app(
         try:
             claims = tokens.verify(request.headers.get("Authorization"))
             tid, aid, consumer = claims.transfer_id, claims.agreement_id, claims.consumer_id
-            address = await access.data_address(tid, aid, consumer)
+            address = await access.data_address(tid, aid, consumer, claims.asset_id)
 
             def abort() -> None:
                 cut_off(request.transport)

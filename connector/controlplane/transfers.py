@@ -648,13 +648,21 @@ class DataAccess:
             return exc.message
         return None
 
-    async def data_address(self, transfer_id: str, agreement_id: str, consumer_id: str) -> Json:
+    async def data_address(
+        self,
+        transfer_id: str,
+        agreement_id: str,
+        consumer_id: str,
+        asset_id: str | None = None,
+    ) -> Json:
         async with self._store.session() as s:
             t = await s.get(TransferProcess, transfer_id)
             if t is None or t.role != PROVIDER or t.counter_party_id != consumer_id:
                 raise Forbidden("the token names no transfer of this consumer")
             if t.agreement_id != agreement_id:
                 raise Forbidden("the token was issued for another agreement")
+            if asset_id is not None and asset_id != (t.asset_id or ""):
+                raise Forbidden("the token was issued for another asset")
             if t.state != T.STARTED:
                 raise Forbidden(f"transfer {transfer_id} is {t.state}, not STARTED")
             agreement = await s.get(ContractAgreement, agreement_id)
