@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from connector.config import DEFAULT_CONFIG_NAME, load_settings
+from connector.dataplane_cli import add_dataplane_commands
 from connector.errors import KarezError
 from connector.issuer_cli import add_issuer_commands
 from connector.policy_cli import add_policy_commands
@@ -186,6 +187,7 @@ def parser() -> argparse.ArgumentParser:
 
     add_policy_commands(sub)
     add_issuer_commands(sub)
+    add_dataplane_commands(sub)
     add_tls_commands(sub)
     return p
 

@@ -61,6 +61,11 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     edr_ttl_s: int = 600
     inbox_max_bytes: int = 100 * 1024**3  # the most one pushed body may write (bytes)
+    # --- a separate data plane (``karez dataplane``); empty: the embedded one serves pulls
+    dataplane_url: str = ""  # its signaling API, e.g. http://127.0.0.1:8190/signaling/v1
+    dataplane_public_url: str = ""  # where consumers pull from it
+    dataplane_key: str = ""  # shared secret: signaling calls and its calls to the control API
+    control_port: int = 8183  # the control API the data plane asks (only with dataplane_url)
     protocol_token_ttl_s: int = 60
     outbox_max_attempts: int = 8
     outbox_base_delay_ms: int = 200
@@ -247,6 +252,10 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
     _check_choice(settings.approval, ("auto", "manual"), "approval")
     _check_choice(settings.identity, ("dcp", "keys"), "identity")
     _check_choice(settings.management_auth, MANAGEMENT_AUTH_MODES, "management_auth")
+    if settings.dataplane_url and not (settings.dataplane_public_url and settings.dataplane_key):
+        raise ValidationFailure(
+            "dataplane_url needs dataplane_public_url and dataplane_key", path="dataplane_url"
+        )
     if bool(settings.tls_cert_file) != bool(settings.tls_key_file):
         raise ValidationFailure("tls_cert_file and tls_key_file go together", path="tls_cert_file")
     if "oauth2" in settings.management_auth and not (

@@ -13,15 +13,17 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from connector.api.control import build_control_app
 from connector.api.dsp import build_dsp_app, build_protocol_root
 from connector.api.inbox import build_inbox_routes
 from connector.api.management import build_management_root
 from connector.api.management.auth import ManagementAuth
 from connector.api.observability import build_observability_app
-from connector.api.public import build_public_app, build_refresh_route
+from connector.api.public import LocalData, build_public_app, build_refresh_route
 from connector.config import Settings
 from connector.controlplane.asset_validation import AssetValidator
 from connector.controlplane.catalog import CatalogService
+from connector.controlplane.dataplane_client import DataPlaneClient
 from connector.controlplane.decisions import PolicyDecider
 from connector.controlplane.definitions import DefinitionService
 from connector.controlplane.edr_refresh import EdrRefresher
@@ -63,6 +65,7 @@ class Node:
         self.settings = settings
         self._runners: list[web.AppRunner] = []
         self._worker_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     # ------------------------------------------------------------------ wiring
     async def start(self) -> None:
@@ -88,6 +91,11 @@ class Node:
         self.entities = DefinitionService(self.store, {Asset: validator.check})
         self.catalog = CatalogService(self.store, decider, st.participant_id, st.protocol_url)
         self.watch = AccessWatch()
+        self.remote_dataplane = (
+            DataPlaneClient(self.http, st.dataplane_url, st.dataplane_key)
+            if st.dataplane_url
+            else None
+        )
         self.transfers = TransferManager(
             self.store,
             decider,
@@ -95,7 +103,7 @@ class Node:
             st.protocol_url,
             self._issue_data_address,
             default_approval=st.approval,
-            on_access_ended=self.watch.stop_transfer,
+            on_access_ended=self._access_ended,
             push_destination=self._push_destination,
             on_push_ready=lambda transfer_id: self.push_jobs.start(transfer_id),
         )
@@ -172,6 +180,10 @@ class Node:
             (self._public_root(st), st.public_port),
             (build_observability_app(self._ready, self._metrics), st.observability_port),
         ]
+        if st.dataplane_url:
+            apps.append(
+                (build_control_app(self.access, self.secret, st.dataplane_key), st.control_port)
+            )
         tls = server_context(st)
         for app, port in apps:
             runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -209,8 +221,7 @@ class Node:
             st.public_path,
             build_public_app(
                 tokens=self.tokens,
-                access=self.access,
-                secrets=self.secret,
+                data=LocalData(self.access, self.secret),
                 http=self.http,
                 watch=self.watch,
             ),
@@ -218,6 +229,9 @@ class Node:
         return root
 
     async def stop(self) -> None:
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, timeout=5)
         await self.push_jobs.close()
         await self.fetch_jobs.close()
         if self._worker_task is not None:
@@ -248,8 +262,10 @@ class Node:
 
     def _issue_data_address(self, t: TransferProcess) -> Json:
         issued = self._issue_tokens(t)
+        if self.remote_dataplane is not None:
+            self._background(self.remote_dataplane.start(t.id))
         return m.data_address(
-            self.settings.public_url,
+            self.settings.dataplane_public_url or self.settings.public_url,
             HTTP_ENDPOINT_TYPE,
             {
                 "authorization": issued["access_token"],
@@ -260,6 +276,18 @@ class Node:
                 TX_AUTH + "expiresIn": str(issued["expires_in"]),
             },
         )
+
+    def _access_ended(self, transfer_id: str, reason: str) -> None:
+        """A provider transfer left STARTED: stop its downloads here and on a separate data
+        plane (which would otherwise notice within a quarter second)."""
+        self.watch.stop_transfer(transfer_id, reason)
+        if self.remote_dataplane is not None:
+            self._background(self.remote_dataplane.stop(transfer_id, reason))
+
+    def _background(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _push_destination(self, t: TransferProcess) -> Json:
         """Consumer: the DSP DataAddress for the destination the operator gave a push.

@@ -8,7 +8,7 @@ import logging
 import socket
 import struct
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from aiohttp import web
@@ -18,8 +18,8 @@ from connector.controlplane.participant_auth import ProtocolAuth
 from connector.controlplane.transfers import DataAccess
 from connector.dataplane import serve
 from connector.dataplane.access_watch import AccessWatch
-from connector.dataplane.tokens import AccessTokenService
-from connector.domain import TransferProcess
+from connector.dataplane.tokens import AccessClaims, AccessTokenService
+from connector.domain import Json, TransferProcess
 from connector.errors import Forbidden, KarezError
 
 log = logging.getLogger(__name__)
@@ -27,25 +27,58 @@ log = logging.getLogger(__name__)
 SecretResolver = Callable[[str], Awaitable[str | None]]
 
 
+class TokenVerifier(Protocol):
+    def verify(self, header_value: str | None) -> AccessClaims: ...
+
+
+class DataSource(Protocol):
+    """Where the data behind a token comes from, and whether it may still flow."""
+
+    async def resolve(self, claims: AccessClaims) -> tuple[Json, SecretResolver | None]:
+        """The data address (and how to read its secrets); ``KarezError`` if refused."""
+        ...
+
+    async def still_granted(self, claims: AccessClaims) -> str | None:
+        """None while data may flow, else why not."""
+        ...
+
+
+class LocalData:
+    """The control plane in this process decides (the embedded data plane)."""
+
+    def __init__(self, access: DataAccess, secrets: SecretResolver) -> None:
+        self._access = access
+        self._secrets = secrets
+
+    async def resolve(self, claims: AccessClaims) -> tuple[Json, SecretResolver | None]:
+        address = await self._access.data_address(
+            claims.transfer_id, claims.agreement_id, claims.consumer_id, claims.asset_id
+        )
+        return address, self._secrets
+
+    async def still_granted(self, claims: AccessClaims) -> str | None:
+        return await self._access.still_granted(
+            claims.transfer_id, claims.agreement_id, claims.consumer_id
+        )
+
+
 def build_public_app(
     *,
-    tokens: AccessTokenService,
-    access: DataAccess,
-    secrets: SecretResolver,
+    tokens: TokenVerifier,
+    data: DataSource,
     http: aiohttp.ClientSession,
     watch: AccessWatch,
 ) -> web.Application:
     async def pull(request: web.Request) -> web.StreamResponse:
         try:
             claims = tokens.verify(request.headers.get("Authorization"))
-            tid, aid, consumer = claims.transfer_id, claims.agreement_id, claims.consumer_id
-            address = await access.data_address(tid, aid, consumer, claims.asset_id)
+            address, secrets = await data.resolve(claims)
 
             def abort() -> None:
                 cut_off(request.transport)
 
             async with watch.watching(
-                tid, aid, lambda: access.still_granted(tid, aid, consumer), abort
+                claims.transfer_id, claims.agreement_id, lambda: data.still_granted(claims), abort
             ):
                 return await serve(
                     request,

@@ -105,6 +105,10 @@ class AccessWatch:
             if reason is not None:
                 download.stop(reason)
 
+    def active(self, transfer_id: str) -> int:
+        """How many downloads of ``transfer_id`` are running."""
+        return sum(1 for d in self._downloads if d.transfer_id == transfer_id)
+
     def stop_transfer(self, transfer_id: str, reason: str) -> int:
         """Stop every download of ``transfer_id`` now; returns how many."""
         return self._stop(lambda d: d.transfer_id == transfer_id, reason)

@@ -33,6 +33,7 @@ class AccessClaims:
     token_id: str
     issued_at: int
     expires_at: int
+    issuer: str = ""  # the control plane that signed it
 
 
 @dataclass(frozen=True)
@@ -80,16 +81,7 @@ class AccessTokenService:
 
     def verify(self, header_value: str | None) -> AccessClaims:
         """The claims of a valid access token (raw or ``Bearer x``), else ``Unauthorized``."""
-        claims = self._verify(header_value, ACCESS_TYP, "access")
-        return AccessClaims(
-            transfer_id=jose.str_claim(claims, "transferId"),
-            agreement_id=_text(claims, "agreementId"),
-            asset_id=_text(claims, "assetId"),
-            consumer_id=jose.str_claim(claims, "sub"),
-            token_id=jose.str_claim(claims, "jti"),
-            issued_at=claims["iat"] * 1000,
-            expires_at=claims["exp"] * 1000,
-        )
+        return _access_claims(self._verify(header_value, ACCESS_TYP, "access"))
 
     def issue_refresh(
         self, transfer_id: str, consumer_id: str, ttl_s: int = 86_400
@@ -138,21 +130,89 @@ class AccessTokenService:
         return jose.sign(header, claims, self._signing_key), (now + ttl_s) * 1000
 
     def _verify(self, header_value: str | None, typ: str, use: str) -> dict[str, Any]:
+        return _verify_token(
+            jose.bearer_token(header_value),
+            typ,
+            use,
+            (self.kid, self.alg, self._verifying_key),
+            self.issuer,
+            self.audience,
+            self._clock(),
+            self.leeway_s,
+        )
+
+
+class IssuerTokens:
+    """Verifies access tokens signed by several control planes, each with its own public key
+    (a separate data plane serving them). Which control plane signed a token is in the
+    result's ``issuer``; a token of an unknown issuer is refused."""
+
+    def __init__(
+        self,
+        issuers: Mapping[str, Mapping[str, Any]],
+        *,
+        leeway_s: float = 5,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """``issuers``: control plane id -> its public JWK."""
+        self._keys = {}
+        for issuer, jwk in issuers.items():
+            public = keys.public_key_from_jwk(dict(jwk))
+            kid = keys.jwk_thumbprint(dict(jwk))
+            self._keys[issuer] = (kid, keys.algorithm_of(public), jose.jose_key(public))
+        self.leeway_s = leeway_s
+        self._clock = clock
+
+    def verify(self, header_value: str | None) -> AccessClaims:
         token = jose.bearer_token(header_value)
-        header, claims = jose.decode_unverified(token)
-        if header.get("typ") != typ:
-            raise Unauthorized("wrong token type")
-        if header.get("kid") != self.kid or header["alg"] != self.alg:
-            raise Unauthorized("unknown signing key")
-        jose.verify_signature(token, self.alg, self._verifying_key)
-        if claims.get("token_use") != use:
-            raise Unauthorized("wrong token type")
-        if claims.get("iss") != self.issuer:
-            raise Unauthorized("unknown issuer")
-        if claims.get("aud") != self.audience:
-            raise Unauthorized("wrong audience")
-        jose.check_times(claims, self._clock(), self.leeway_s)
-        return claims
+        issuer = jose.decode_unverified(token)[1].get("iss")
+        key = self._keys.get(issuer) if isinstance(issuer, str) else None
+        if key is None:
+            raise Unauthorized("token of a control plane this data plane does not serve")
+        claims = _verify_token(
+            token, ACCESS_TYP, "access", key, issuer, issuer, self._clock(), self.leeway_s
+        )
+        return _access_claims(claims)
+
+
+def _verify_token(
+    token: str,
+    typ: str,
+    use: str,
+    key: tuple[str, str, Any],
+    issuer: str,
+    audience: str,
+    now: float,
+    leeway_s: float,
+) -> dict[str, Any]:
+    kid, alg, verifying_key = key
+    header, claims = jose.decode_unverified(token)
+    if header.get("typ") != typ:
+        raise Unauthorized("wrong token type")
+    if header.get("kid") != kid or header["alg"] != alg:
+        raise Unauthorized("unknown signing key")
+    jose.verify_signature(token, alg, verifying_key)
+    if claims.get("token_use") != use:
+        raise Unauthorized("wrong token type")
+    if claims.get("iss") != issuer:
+        raise Unauthorized("unknown issuer")
+    if claims.get("aud") != audience:
+        raise Unauthorized("wrong audience")
+    jose.check_times(claims, now, leeway_s)
+    return claims
+
+
+def _access_claims(claims: dict[str, Any]) -> AccessClaims:
+    return AccessClaims(
+        transfer_id=jose.str_claim(claims, "transferId"),
+        agreement_id=_text(claims, "agreementId"),
+        asset_id=_text(claims, "assetId"),
+        consumer_id=jose.str_claim(claims, "sub"),
+        token_id=jose.str_claim(claims, "jti"),
+        issued_at=claims["iat"] * 1000,
+        expires_at=claims["exp"] * 1000,
+        issuer=jose.str_claim(claims, "iss"),
+    )
 
 
 def _text(claims: dict[str, Any], name: str) -> str:

@@ -1,0 +1,133 @@
+"""A data plane in its own process (``karez dataplane``), registered with the provider's control
+plane: consumers pull from it; access is decided by the control plane that signed the token,
+for each download and while it runs; signals stop a download at once."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import subprocess
+import sys
+import time
+import tomllib
+
+import pytest
+
+from connector.client import EDC_CONTEXT
+from connector.config import load_settings
+from connector.dataplane.tokens import AccessTokenService
+from connector.dataspace import wait_healthy
+from connector.identity.keyring import KeyRing
+from connector.identity.keys import public_jwk
+from tests.integration.helpers import negotiate, publish, pull
+from tests.integration.test_access_ends import SlowDownload
+
+KAREZ = [sys.executable, "-m", "connector"]
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory):
+    from tests.integration.conftest import Dataspace
+
+    ds = Dataspace(tmp_path_factory.mktemp("split"), 2)
+    dp_dir = ds.folder / "dataplane"
+    result = subprocess.run(
+        [*KAREZ, "dataplane", "init", "--dir", str(dp_dir), "--control-plane",
+         str(ds["provider"].config)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    ds.start()
+    config = tomllib.loads((dp_dir / "dataplane.toml").read_text())
+    log = open(dp_dir / "dataplane.log", "ab")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [*KAREZ, "dataplane", "run", "--config", str(dp_dir / "dataplane.toml")],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    wait_healthy(f"http://127.0.0.1:{config['signaling_port']}/check/health", proc)
+    ds.dataplane = config
+    yield ds
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
+    ds.stop()
+
+
+def provider_settings(ds):
+    return load_settings(ds["provider"].config, env={})
+
+
+async def test_pull_through_the_separate_data_plane(split, http, tmp_path):
+    provider, consumer = split.client(http, "provider"), split.client(http, "consumer")
+    sha = await publish(provider, tmp_path, "split-pull", size=2 * 1024 * 1024)
+    n = await negotiate(consumer, split["provider"], "split-pull")
+    _, edr = await pull(consumer, split["provider"], n["contractAgreementId"])
+    assert edr is not None
+    assert edr["endpoint"] == provider_settings(split).dataplane_public_url
+    assert f":{split.dataplane['public_port']}/" in edr["endpoint"]
+    async with http.get(edr["endpoint"], headers={"Authorization": edr["authorization"]}) as r:
+        assert r.status == 200
+        assert hashlib.sha256(await r.read()).hexdigest() == sha
+
+
+async def test_terminating_stops_a_download_on_the_data_plane(split, http, tmp_path):
+    provider, consumer = split.client(http, "provider"), split.client(http, "consumer")
+    await publish(provider, tmp_path, "split-stop", size=48 * 1024 * 1024)
+    n = await negotiate(consumer, split["provider"], "split-stop")
+    transfer, edr = await pull(consumer, split["provider"], n["contractAgreementId"])
+    assert edr is not None
+    download = SlowDownload(http, edr)
+    await download.started()
+    stopped_at = time.monotonic()
+    await consumer.call(
+        "POST",
+        f"/v3/transferprocesses/{transfer['@id']}/terminate",
+        {"@context": EDC_CONTEXT, "reason": "enough"},
+    )
+    await asyncio.wait_for(download.task, timeout=10)
+    assert download.error is not None and download.received < 48 * 1024 * 1024
+    assert download.last_chunk_at - stopped_at < 1.0
+    async with http.get(edr["endpoint"], headers={"Authorization": edr["authorization"]}) as r:
+        assert r.status == 403
+
+
+async def test_only_tokens_of_a_served_control_plane(split, http, tmp_path):
+    provider, consumer = split.client(http, "provider"), split.client(http, "consumer")
+    await publish(provider, tmp_path, "split-tokens", size=1000)
+    n = await negotiate(consumer, split["provider"], "split-tokens")
+    _, edr = await pull(consumer, split["provider"], n["contractAgreementId"])
+    assert edr is not None
+    # a token signed by another node (the consumer's key) for the same ids
+    consumer_settings = load_settings(split["consumer"].config, env={})
+    other_key = KeyRing.load(consumer_settings.resolve(consumer_settings.key_file)).current
+    forged = AccessTokenService(other_key, public_jwk(other_key), split["provider"].id)
+    token, _ = forged.issue("urn:uuid:x", n["contractAgreementId"], "split-tokens", "did:web:x")
+    async with http.get(edr["endpoint"], headers={"Authorization": token}) as r:
+        assert r.status == 401
+    # a token of the served control plane, for a transfer it does not know: it says no
+    st = provider_settings(split)
+    own_key = KeyRing.load(st.resolve(st.key_file)).current
+    tokens = AccessTokenService(own_key, public_jwk(own_key), st.participant_id)
+    token, _ = tokens.issue("urn:uuid:unknown", n["contractAgreementId"], "x", split["consumer"].id)
+    async with http.get(edr["endpoint"], headers={"Authorization": token}) as r:
+        assert r.status == 403 and "no transfer" in await r.text()
+
+
+async def test_signaling_api_needs_the_key(split, http):
+    base = f"http://127.0.0.1:{split.dataplane['signaling_port']}/signaling/v1"
+    async with http.get(base + "/") as r:
+        assert r.status == 401
+    key = split.dataplane["control_planes"][0]["key"]
+    async with http.get(base + "/", headers={"Authorization": f"Bearer {key}"}) as r:
+        body = await r.json()
+    assert body["state"] == "AVAILABLE" and body["controlPlanes"] == [split["provider"].id]
+    async with http.post(
+        base + "/transfers/urn:uuid:x/terminate", headers={"Authorization": f"Bearer {key}"}
+    ) as r:
+        assert r.status == 200 and (await r.json())["stopped"] == 0
+    # the control API of the control plane needs the same key
+    st = provider_settings(split)
+    url = f"http://127.0.0.1:{st.control_port}/control/v1/transfers/urn:uuid:x/access"
+    async with http.get(url) as r:
+        assert r.status == 401
