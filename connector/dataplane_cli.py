@@ -26,7 +26,10 @@ DATAPLANE_FILE = "dataplane.toml"
 def add_dataplane_commands(subparsers: Any) -> None:
     dp = subparsers.add_parser("dataplane", help="a data plane in its own process")
     sub = dp.add_subparsers(dest="dataplane_command", required=True)
-    init = sub.add_parser("init", help="write a data plane configuration for a control plane")
+    init = sub.add_parser(
+        "init",
+        help="write a data plane configuration for a control plane (again: serve one more)",
+    )
     init.add_argument("--dir", required=True)
     init.add_argument("--control-plane", required=True, help="the control plane's karez.toml")
     init.add_argument("--name", default="dataplane")
@@ -45,23 +48,35 @@ def cmd_init(args: argparse.Namespace) -> int:
     cp = load_settings(cp_config, env={})
     folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)
+    target = folder / DATAPLANE_FILE
+    existing = tomllib.loads(target.read_text(encoding="utf-8")) if target.exists() else None
+    if existing is not None and any(
+        plane.get("id") == cp.participant_id for plane in existing.get("control_planes", [])
+    ):
+        print(f"{target} already serves {cp.participant_id}")
+        return 1
     public_port, signaling_port, control_port = free_ports(3)
+    if existing is not None:  # one more control plane for a data plane already set up
+        public_port, signaling_port = existing["public_port"], existing["signaling_port"]
     key = secrets.token_urlsafe(32)
-    jwk = {k: v for k, v in public_jwk(KeyRing.load(cp.resolve(cp.key_file)).current).items()}
+    jwk = public_jwk(KeyRing.load(cp.resolve(cp.key_file)).current)
     scheme = cp.scheme
     control_url = f"{scheme}://{cp.public_host}:{control_port}/control/v1"
-    lines = [
-        "# A separate Karez data plane (written by `karez dataplane init`).",
-        f"name = {_toml_value(args.name)}",
-        f"host = {_toml_value(cp.host)}",
-        f"public_host = {_toml_value(cp.public_host)}",
-        f"public_port = {public_port}",
-        f"signaling_port = {signaling_port}",
-    ]
-    for name in ("tls_cert_file", "tls_key_file", "tls_ca_file"):
-        value = getattr(cp, name)
-        if value:
-            lines.append(f"{name} = {_toml_value(str(cp.resolve(value)))}")
+    if existing is None:
+        lines = [
+            "# A separate Karez data plane (written by `karez dataplane init`).",
+            f"name = {_toml_value(args.name)}",
+            f"host = {_toml_value(cp.host)}",
+            f"public_host = {_toml_value(cp.public_host)}",
+            f"public_port = {public_port}",
+            f"signaling_port = {signaling_port}",
+        ]
+        for name in ("tls_cert_file", "tls_key_file", "tls_ca_file"):
+            value = getattr(cp, name)
+            if value:
+                lines.append(f"{name} = {_toml_value(str(cp.resolve(value)))}")
+    else:
+        lines = [target.read_text(encoding="utf-8").rstrip("\n")]
     lines += [
         "",
         "[[control_planes]]",
@@ -70,7 +85,6 @@ def cmd_init(args: argparse.Namespace) -> int:
         f"key = {_toml_value(key)}",
         f"public_jwk = {_toml_value(jwk)}",
     ]
-    target = folder / DATAPLANE_FILE
     target.write_text("\n".join(lines) + "\n", encoding="utf-8")
     target.chmod(0o600)
     host = f"{scheme}://{cp.public_host}"
@@ -81,7 +95,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         dataplane_key=key,
         control_port=control_port,
     )
-    print(f"wrote {target}; registered it in {cp_config} (restart the control plane)")
+    print(f"wrote {target}; registered it in {cp_config} (restart both to use it)")
     print(f"public API      {host}:{public_port}/public")
     print(f"signaling API   {host}:{signaling_port}/signaling/v1")
     return 0

@@ -163,6 +163,7 @@ class Node:
                     auth=ManagementAuth.from_settings(st),
                     public_url=st.public_url,
                     transfer_types=SUPPORTED_TYPES,
+                    remote_dataplane_url=st.dataplane_public_url or None,
                     base_path=st.management_path,
                     max_body=st.max_body_bytes,
                     entities=self.entities,

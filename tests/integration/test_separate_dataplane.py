@@ -29,14 +29,15 @@ KAREZ = [sys.executable, "-m", "connector"]
 def split(tmp_path_factory):
     from tests.integration.conftest import Dataspace
 
-    ds = Dataspace(tmp_path_factory.mktemp("split"), 2)
+    ds = Dataspace(tmp_path_factory.mktemp("split"), 3, ["provider", "consumer", "provider2"])
     dp_dir = ds.folder / "dataplane"
-    result = subprocess.run(
-        [*KAREZ, "dataplane", "init", "--dir", str(dp_dir), "--control-plane",
-         str(ds["provider"].config)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    for control_plane in ("provider", "provider2"):  # one data plane serving two providers
+        result = subprocess.run(
+            [*KAREZ, "dataplane", "init", "--dir", str(dp_dir), "--control-plane",
+             str(ds[control_plane].config)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
     ds.start()
     config = tomllib.loads((dp_dir / "dataplane.toml").read_text())
     log = open(dp_dir / "dataplane.log", "ab")  # noqa: SIM115
@@ -66,6 +67,9 @@ async def test_pull_through_the_separate_data_plane(split, http, tmp_path):
     assert edr is not None
     assert edr["endpoint"] == provider_settings(split).dataplane_public_url
     assert f":{split.dataplane['public_port']}/" in edr["endpoint"]
+    listed = await provider.call("GET", "/v3/dataplanes")
+    assert [d["@id"] for d in listed] == ["embedded", "separate"]
+    assert listed[1]["url"] == edr["endpoint"]
     async with http.get(edr["endpoint"], headers={"Authorization": edr["authorization"]}) as r:
         assert r.status == 200
         assert hashlib.sha256(await r.read()).hexdigest() == sha
@@ -121,7 +125,8 @@ async def test_signaling_api_needs_the_key(split, http):
     key = split.dataplane["control_planes"][0]["key"]
     async with http.get(base + "/", headers={"Authorization": f"Bearer {key}"}) as r:
         body = await r.json()
-    assert body["state"] == "AVAILABLE" and body["controlPlanes"] == [split["provider"].id]
+    assert body["state"] == "AVAILABLE"
+    assert body["controlPlanes"] == sorted([split["provider"].id, split["provider2"].id])
     async with http.post(
         base + "/transfers/urn:uuid:x/terminate", headers={"Authorization": f"Bearer {key}"}
     ) as r:
@@ -131,3 +136,39 @@ async def test_signaling_api_needs_the_key(split, http):
     url = f"http://127.0.0.1:{st.control_port}/control/v1/transfers/urn:uuid:x/access"
     async with http.get(url) as r:
         assert r.status == 401
+
+
+async def test_two_control_planes_one_data_plane(split, http, tmp_path):
+    """Each provider's consumers pull through the shared data plane; one provider's token does
+    not open the other's transfer (the data plane asks the signer, who knows no such transfer)."""
+    consumer = split.client(http, "consumer")
+    edrs = {}
+    for name in ("provider", "provider2"):
+        provider = split.client(http, name)
+        sha = await publish(provider, tmp_path, f"shared-{name}", size=100_000)
+        n = await negotiate(consumer, split[name], f"shared-{name}")
+        _, edr = await pull(consumer, split[name], n["contractAgreementId"])
+        assert edr is not None
+        async with http.get(edr["endpoint"], headers={"Authorization": edr["authorization"]}) as r:
+            assert r.status == 200 and hashlib.sha256(await r.read()).hexdigest() == sha
+        edrs[name] = (edr, n["contractAgreementId"])
+    assert edrs["provider"][0]["endpoint"] == edrs["provider2"][0]["endpoint"]
+    # provider2 signs a token naming provider's transfer: refused
+    provider = split.client(http, "provider")
+    found = await provider.call(
+        "POST",
+        "/v3/transferprocesses/request",
+        {
+            "filterExpression": [
+                {"operandLeft": "contractId", "operator": "=", "operandRight": edrs["provider"][1]}
+            ]
+        },
+    )
+    st2 = load_settings(split["provider2"].config, env={})
+    key2 = KeyRing.load(st2.resolve(st2.key_file)).current
+    tokens2 = AccessTokenService(key2, public_jwk(key2), st2.participant_id)
+    token, _ = tokens2.issue(
+        found[0]["@id"], edrs["provider"][1], "shared-provider", split["consumer"].id
+    )
+    async with http.get(edrs["provider"][0]["endpoint"], headers={"Authorization": token}) as r:
+        assert r.status == 403

@@ -21,6 +21,7 @@ def build_management_root(
     max_body: int,
     public_url: str,
     transfer_types: tuple[str, ...],
+    remote_dataplane_url: str | None = None,
     **services: object,
 ) -> web.Application:
     body = Body(max_body)
@@ -32,7 +33,7 @@ def build_management_root(
     api.add_routes(retirement_routes(retirements, body))  # type: ignore[arg-type]
     api.add_routes(fetch_routes(fetch_jobs, body))  # type: ignore[arg-type]
     api.add_routes(process_routes(entities=entities, body=body, **services))  # type: ignore[arg-type]
-    api.add_routes(node_info_routes(public_url, transfer_types))
+    api.add_routes(node_info_routes(public_url, transfer_types, remote_dataplane_url))
 
     async def openapi(request: web.Request) -> web.Response:
         from connector.api.management.openapi import openapi_document

@@ -11,7 +11,9 @@ from connector.dataplane.sources import source_types
 from connector.management_codec.common import RESPONSE_CONTEXT
 
 
-def node_info_routes(public_url: str, transfer_types: tuple[str, ...]) -> list[web.RouteDef]:
+def node_info_routes(
+    public_url: str, transfer_types: tuple[str, ...], remote_dataplane_url: str | None = None
+) -> list[web.RouteDef]:
     dataplane = {
         "@context": RESPONSE_CONTEXT,
         "@id": "embedded",
@@ -27,8 +29,20 @@ def node_info_routes(public_url: str, transfer_types: tuple[str, ...]) -> list[w
         "protocol": [{"version": "2025-1", "binding": "HTTPS"}],
     }
 
+    listed = [dataplane]
+    if remote_dataplane_url:  # pulls are served by a separate data plane (karez dataplane)
+        listed.append(
+            {
+                **dataplane,
+                "@id": "separate",
+                "url": remote_dataplane_url,
+                "allowedTransferTypes": ["HttpData-PULL"],
+                "state": "REGISTERED",
+            }
+        )
+
     async def dataplanes(request: web.Request) -> web.Response:
-        return json_response([dataplane])
+        return json_response(listed)
 
     async def version(request: web.Request) -> web.Response:
         return json_response(versions)
