@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from connector.api.body import json_response
+from connector.api.body import json_response, read_json
 from connector.controlplane.transfers import DataAccess
 from connector.dataplane.address import text
 from connector.errors import KarezError
@@ -47,6 +47,18 @@ def build_control_app(access: DataAccess, secrets: SecretLookup, key: str) -> we
                 found[name] = value
         return json_response({"dataAddress": address, "secrets": found})
 
+    async def transfer_served(request: web.Request) -> web.Response:
+        given = request.headers.get("Authorization", "").encode()
+        if not hmac.compare_digest(given, expected):
+            return json_response({"reason": "unknown data plane"}, status=401)
+        body = await read_json(request, 4096)
+        size, sha = body.get("byteSize"), body.get("sha256")
+        if not isinstance(size, int) or not isinstance(sha, str) or len(sha) != 64:
+            return json_response({"reason": "byteSize and sha256 are required"}, status=400)
+        await access.record_served(request.match_info["id"], size, sha)
+        return web.Response(status=204)
+
     app = web.Application()
     app.router.add_get("/control/v1/transfers/{id}/access", transfer_access)
+    app.router.add_post("/control/v1/transfers/{id}/served", transfer_served)
     return app

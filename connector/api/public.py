@@ -42,6 +42,10 @@ class DataSource(Protocol):
         """None while data may flow, else why not."""
         ...
 
+    async def served(self, claims: AccessClaims, byte_size: int, sha256: str | None) -> None:
+        """A response was written completely (``sha256`` when it was the whole data)."""
+        ...
+
 
 class LocalData:
     """The control plane in this process decides (the embedded data plane)."""
@@ -60,6 +64,10 @@ class LocalData:
         return await self._access.still_granted(
             claims.transfer_id, claims.agreement_id, claims.consumer_id
         )
+
+    async def served(self, claims: AccessClaims, byte_size: int, sha256: str | None) -> None:
+        if sha256 is not None:
+            await self._access.record_served(claims.transfer_id, byte_size, sha256)
 
 
 def build_public_app(
@@ -86,6 +94,7 @@ def build_public_app(
                     sub_path=request.match_info.get("tail", ""),
                     secret_resolver=secrets,
                     http_session=http,
+                    on_complete=lambda size, sha: data.served(claims, size, sha),
                 )
         except KarezError as exc:
             if exc.status >= 500:

@@ -638,6 +638,20 @@ class DataAccess:
             raise Forbidden(f"transfer {transfer_id} is {t.state}, not STARTED")
         return t
 
+    async def record_served(self, transfer_id: str, byte_size: int, sha256: str) -> None:
+        """A whole representation was served for ``transfer_id``: keep its size and SHA-256
+        with the transfer (they ride in a completion the provider sends)."""
+
+        async def run() -> None:
+            async with self._store.session() as s:
+                t = await s.get(TransferProcess, transfer_id)
+                if t is None or t.role != PROVIDER:
+                    return
+                t.sha256, t.byte_size = sha256, byte_size
+                await s.update(t)
+
+        await retrying(run)
+
     async def still_granted(
         self, transfer_id: str, agreement_id: str, consumer_id: str
     ) -> str | None:

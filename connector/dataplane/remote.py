@@ -78,6 +78,23 @@ class RemoteData:
 
         return body.get("dataAddress") or {}, resolver
 
+    async def served(self, claims: AccessClaims, byte_size: int, sha256: str | None) -> None:
+        plane = self._planes.get(claims.issuer)
+        if plane is None or sha256 is None:
+            return
+        url = f"{plane.control_url.rstrip('/')}/transfers/{claims.transfer_id}/served"
+        try:
+            async with self._http.post(
+                url,
+                json={"byteSize": byte_size, "sha256": sha256},
+                headers={"Authorization": f"Bearer {plane.key}"},
+                timeout=CONTROL_TIMEOUT,
+            ) as resp:
+                if resp.status != 204:
+                    log.warning("control plane %s answered %s to served", plane.id, resp.status)
+        except (aiohttp.ClientError, TimeoutError):
+            log.warning("control plane %s not reached to report what was served", plane.id)
+
     async def still_granted(self, claims: AccessClaims) -> str | None:
         try:
             await self._ask(claims)

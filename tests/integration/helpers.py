@@ -118,3 +118,21 @@ async def share(
     status, received_sha, body = await download(http, edr)
     assert status == 200 and received_sha == sha
     return edr, sha, body
+
+
+async def provider_digest(provider: ManagementClient, agreement_id: str, timeout: float = 5) -> str:
+    """The SHA-256 the provider recorded for the (single) transfer under ``agreement_id``."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    query = {
+        "filterExpression": [
+            {"operandLeft": "contractId", "operator": "=", "operandRight": agreement_id}
+        ]
+    }
+    while True:
+        (transfer,) = await provider.call("POST", "/v3/transferprocesses/request", query)
+        if transfer.get("karez:sha256") or time.monotonic() > deadline:
+            return transfer.get("karez:sha256", "")
+        await asyncio.sleep(0.05)

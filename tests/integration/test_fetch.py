@@ -11,7 +11,7 @@ import time
 import pytest
 
 from connector.client import EDC_CONTEXT, ManagementError
-from tests.integration.helpers import make_file, negotiate, publish, pull
+from tests.integration.helpers import make_file, negotiate, provider_digest, publish, pull
 
 
 async def wait_fetch(consumer, tid: str, timeout: float = 30.0) -> dict:
@@ -46,6 +46,8 @@ async def test_fetch_a_file(shared_dataspace, http, tmp_path):
     (entry,) = as_list(t["karez:received"])
     assert entry["karez:path"] == "fetch-file" and entry["karez:sha256"] == sha
     assert hashlib.sha256((folder / "fetch-file").read_bytes()).hexdigest() == sha
+    # what the provider served, recorded with its side of the transfer
+    assert await provider_digest(provider, n["contractAgreementId"]) == sha
 
 
 async def test_fetch_a_folder(shared_dataspace, http, tmp_path):
@@ -101,3 +103,24 @@ async def test_fetch_needs_an_absolute_folder_and_a_started_pull(shared_dataspac
             "POST", "/v3/edrs/urn:uuid:nope/fetch", {"@context": EDC_CONTEXT, "folder": "/tmp/x"}
         )
     assert info.value.status == 404
+
+
+async def test_a_pull_resumes_with_range(shared_dataspace, http, tmp_path):
+    """A consumer's own client resumes a broken download with Range (and If-Range)."""
+    ds = shared_dataspace
+    provider, consumer = ds.client(http, "provider"), ds.client(http, "consumer")
+    sha = await publish(provider, tmp_path, "resume-pull", size=4 * 1024 * 1024)
+    n = await negotiate(consumer, ds["provider"], "resume-pull")
+    _, edr = await pull(consumer, ds["provider"], n["contractAgreementId"])
+    assert edr is not None
+    auth = {"Authorization": edr["authorization"]}
+    async with http.get(edr["endpoint"], headers={**auth, "Range": "bytes=0-999999"}) as r:
+        assert r.status == 206
+        first = await r.read()
+        etag = r.headers["ETag"]
+    headers = {**auth, "Range": f"bytes={len(first)}-", "If-Range": etag}
+    async with http.get(edr["endpoint"], headers=headers) as r:
+        assert r.status == 206
+        assert r.headers["Content-Range"].startswith(f"bytes {len(first)}-")
+        rest = await r.read()
+    assert hashlib.sha256(first + rest).hexdigest() == sha

@@ -19,7 +19,7 @@ from connector.dataplane.tokens import AccessTokenService
 from connector.dataspace import wait_healthy
 from connector.identity.keyring import KeyRing
 from connector.identity.keys import public_jwk
-from tests.integration.helpers import negotiate, publish, pull
+from tests.integration.helpers import negotiate, provider_digest, publish, pull
 from tests.integration.test_access_ends import SlowDownload
 
 KAREZ = [sys.executable, "-m", "connector"]
@@ -73,6 +73,8 @@ async def test_pull_through_the_separate_data_plane(split, http, tmp_path):
     async with http.get(edr["endpoint"], headers={"Authorization": edr["authorization"]}) as r:
         assert r.status == 200
         assert hashlib.sha256(await r.read()).hexdigest() == sha
+    # the data plane reported what it served; the provider keeps it with the transfer
+    assert await provider_digest(provider, n["contractAgreementId"]) == sha
 
 
 async def test_terminating_stops_a_download_on_the_data_plane(split, http, tmp_path):
