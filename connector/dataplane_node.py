@@ -15,7 +15,9 @@ from aiohttp import web
 from connector.api.public import build_public_app
 from connector.api.signaling import build_signaling_app
 from connector.dataplane.access_watch import AccessWatch
+from connector.dataplane.jobs import PushJobs, PushSpec
 from connector.dataplane.remote import RemoteData
+from connector.dataplane.remote_push import RemotePushControl
 from connector.dataplane.tokens import IssuerTokens
 from connector.dataplane_config import DataPlaneSettings
 from connector.tls import client_context, server_context
@@ -52,7 +54,17 @@ class DataPlaneNode:
             return web.json_response({"status": "UP", "name": st.name})
 
         control.router.add_get("/check/health", health)
-        control.add_subapp("/signaling/v1", build_signaling_app(planes, self.watch, st.public_url))
+        self.pushes = RemotePushControl(self.http, planes)
+        self.push_jobs = PushJobs(self.pushes, self.http, st.public_url, self.watch)
+
+        def start_push(plane_id: str, transfer_id: str, body: dict) -> None:
+            self.pushes.register(plane_id, PushSpec.from_json(transfer_id, body))
+            self.push_jobs.start(transfer_id)
+
+        control.add_subapp(
+            "/signaling/v1",
+            build_signaling_app(planes, self.watch, st.public_url, start_push),
+        )
         tls = server_context(st)  # type: ignore[arg-type]
         for app, port in ((public, st.public_port), (control, st.signaling_port)):
             runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -68,6 +80,7 @@ class DataPlaneNode:
         )
 
     async def stop(self) -> None:
+        await self.push_jobs.close()
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()

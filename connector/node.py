@@ -36,6 +36,7 @@ from connector.dataplane.access_watch import AccessWatch
 from connector.dataplane.address import text
 from connector.dataplane.files import FILE_TYPE
 from connector.dataplane.http_request import HTTP_DATA_TYPE
+from connector.dataplane.jobs import PushJobs
 from connector.dataplane.tokens import AccessTokenService
 from connector.domain import Asset, Json, Secret, TransferProcess
 from connector.errors import ValidationFailure
@@ -44,7 +45,7 @@ from connector.identity.keys import public_jwk
 from connector.jsonld.processor import configure as configure_contexts
 from connector.node_identity import CREDENTIAL_SERVICE_PATH, build_identity
 from connector.protocol import messages as m
-from connector.push_jobs import PushJobs
+from connector.push_jobs import LocalPushControl
 from connector.store import open_store
 from connector.tls import client_context, server_context
 
@@ -105,11 +106,10 @@ class Node:
             default_approval=st.approval,
             on_access_ended=self._access_ended,
             push_destination=self._push_destination,
-            on_push_ready=lambda transfer_id: self.push_jobs.start(transfer_id),
+            on_push_ready=self._push_ready,
         )
-        self.push_jobs = PushJobs(
-            self.store, self.transfers, self.tokens, self.http, st.public_url, self.watch
-        )
+        self.push_control = LocalPushControl(self.store, self.transfers, self.tokens)
+        self.push_jobs = PushJobs(self.push_control, self.http, st.public_url, self.watch)
         self.retirements = RetirementService(self.store, self.transfers, self.watch.stop_agreement)
         self.negotiations = NegotiationManager(
             self.store,
@@ -139,7 +139,8 @@ class Node:
         )
         await self._serve(st)
         self._worker_task = asyncio.create_task(self.worker.run())
-        await self.push_jobs.resume()
+        for transfer_id in await self.push_control.started():
+            self._push_ready(transfer_id)  # pushes and streams left STARTED go on
         log.info(
             "karez node %s up: management %s, protocol %s, public %s",
             st.participant_id,
@@ -183,7 +184,12 @@ class Node:
         ]
         if st.dataplane_url:
             apps.append(
-                (build_control_app(self.access, self.secret, st.dataplane_key), st.control_port)
+                (
+                    build_control_app(
+                        self.access, self.secret, st.dataplane_key, self.push_control
+                    ),
+                    st.control_port,
+                )
             )
         tls = server_context(st)
         for app, port in apps:
@@ -284,6 +290,20 @@ class Node:
         self.watch.stop_transfer(transfer_id, reason)
         if self.remote_dataplane is not None:
             self._background(self.remote_dataplane.stop(transfer_id, reason))
+
+    def _push_ready(self, transfer_id: str) -> None:
+        """A push or stream transfer is STARTED: move its data here, or have the separate data
+        plane do it."""
+        if self.remote_dataplane is None:
+            self.push_jobs.start(transfer_id)
+            return
+
+        async def signal() -> None:
+            spec = await self.push_control.spec(transfer_id)
+            if spec is not None and self.remote_dataplane is not None:
+                await self.remote_dataplane.start(transfer_id, spec.to_json())
+
+        self._background(signal())
 
     def _background(self, coro: Any) -> None:
         task = asyncio.create_task(coro)

@@ -1,69 +1,39 @@
-"""Provider side of ``HttpData-PUSH``: one job per started push transfer moves its data.
+"""Push and stream transfers in one process: the control plane's side of the jobs.
 
-A job reads the node's own public data plane with an access token for the transfer (so the
-agreement is checked and the access watch applies, as for a pull) and streams each body to the
-consumer's endpoint with the credentials the consumer gave. Success completes the transfer with
-the SHA-256 of what was sent; failure while the transfer is still STARTED terminates it with
-the reason; a suspension or termination meanwhile simply ends the job. A restarted node picks
-up the push transfers that were STARTED.
+:class:`LocalPushControl` gives :class:`~connector.dataplane.jobs.PushJobs` what they need from
+the transfer's record (:func:`spec_of`) and tokens signed here, and records their outcome.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import os
-from dataclasses import replace
 from typing import Any
 
-import aiohttp
-
 from connector.controlplane.transfers import STREAM, TransferManager, is_push
-from connector.dataplane.access_watch import AccessWatch
 from connector.dataplane.address import address_type, text
 from connector.dataplane.files import FILE_TYPE
-from connector.dataplane.push import Destination, push
+from connector.dataplane.jobs import PushSpec
 from connector.dataplane.sql_source import SQL_TABLE_TYPE
-from connector.dataplane.stream import APPENDS, FOLDER, ROWS, Source, stream_round
+from connector.dataplane.stream import APPENDS, FOLDER, ROWS
 from connector.dataplane.tokens import AccessTokenService
-from connector.domain import PROVIDER, TransferProcess
+from connector.domain import PROVIDER, Json, TransferProcess
 from connector.errors import KarezError
-from connector.protocol import messages as m
 from connector.protocol.transfer import TransferState as T
 from connector.store.base import Store
 
-log = logging.getLogger(__name__)
 
-
-def destination_of(push_address: dict[str, Any]) -> Destination:
-    """The HTTP endpoint, headers and method a DSP push DataAddress names."""
-    props = m.endpoint_properties(push_address)
-    headers = {}
-    value = props.get("authorization")
-    if value:
-        name = props.get("authKey") or "Authorization"
-        if props.get("authType", "").lower() == "bearer" and not value.startswith("Bearer "):
-            value = f"Bearer {value}"
-        headers[name] = value
-    method = (props.get("method") or "POST").upper()
-    if method not in ("POST", "PUT"):
-        method = "POST"
-    return Destination(str(push_address["endpoint"]), headers, method)
-
-
-def stream_source(t: TransferProcess, public_url: str, token: str) -> Source | None:
-    """What a stream of ``t`` reads, or None if its source cannot be streamed."""
+def stream_of(t: TransferProcess) -> dict[str, Any] | None:
+    """How a stream of ``t`` reads its source, or None if the source cannot be streamed."""
     address = t.content_data_address or {}
     name = t.asset_id or "data"
     if is_folder(address):
-        return Source(public_url, token, FOLDER, name)
+        return {"kind": FOLDER, "name": name}
     kind = address_type(address)
     if kind == SQL_TABLE_TYPE and text(address, "keyColumn"):
         fmt = (text(address, "format") or "csv").lower()
-        return Source(public_url, token, ROWS, name, fmt, text(address, "keyColumn"))
+        return {"kind": ROWS, "name": name, "fmt": fmt, "keyColumn": text(address, "keyColumn")}
     if kind == FILE_TYPE:
-        return Source(public_url, token, APPENDS, name)
+        return {"kind": APPENDS, "name": name}
     return None
 
 
@@ -74,127 +44,66 @@ def is_folder(content_data_address: dict[str, Any] | None) -> bool:
     return bool(path) and os.path.isdir(path)
 
 
-class PushJobs:
+def spec_of(t: TransferProcess) -> PushSpec:
+    assert t.push_address is not None
+    return PushSpec(
+        t.id,
+        t.transfer_type,
+        t.push_address,
+        folder=is_folder(t.content_data_address),
+        stream=stream_of(t) if t.transfer_type == STREAM else None,
+        cursor=dict(t.stream_cursor),
+    )
+
+
+class LocalPushControl:
+    """The control plane in this process: the transfer's record, tokens signed here."""
+
     def __init__(
         self,
         store: Store,
         transfers: TransferManager,
         tokens: AccessTokenService,
-        http: aiohttp.ClientSession,
-        public_url: str,
-        watch: AccessWatch,
         token_ttl_s: int = 3600,
-        poll_s: float = 1.0,
     ) -> None:
         self._store = store
         self._transfers = transfers
         self._tokens = tokens
-        self._http = http
-        self._public_url = public_url
         self._ttl_s = token_ttl_s
-        self._watch = watch
-        self._poll_s = poll_s  # how often a stream looks for new data when nothing came
-        self._jobs: dict[str, asyncio.Task[None]] = {}
-        self._again: set[str] = set()  # started again while the previous job still ran
 
-    def start(self, transfer_id: str) -> None:
-        """Run the push of ``transfer_id``. While a job for it still winds down (a suspended
-        push whose destination is slow to notice), the new one runs right after it."""
-        running = self._jobs.get(transfer_id)
-        if running is not None and not running.done():
-            self._again.add(transfer_id)
-            return
-        self._jobs[transfer_id] = asyncio.create_task(self._run(transfer_id))
-
-    def _finished(self, transfer_id: str) -> None:
-        self._jobs.pop(transfer_id, None)
-        if transfer_id in self._again:
-            self._again.discard(transfer_id)
-            self.start(transfer_id)
-
-    async def resume(self) -> None:
-        """At start: push transfers left STARTED by a stopped node run again."""
+    async def _load(self, transfer_id: str) -> TransferProcess | None:
         async with self._store.session() as s:
-            transfers = await s.list(TransferProcess)
-        for t in transfers:
-            if t.role == PROVIDER and is_push(t) and t.state == T.STARTED:
-                self.start(t.id)
+            t = await s.get(TransferProcess, transfer_id)
+        if t is None or t.role != PROVIDER or not is_push(t) or not t.push_address:
+            return None
+        return t
 
-    async def close(self) -> None:
-        self._again.clear()
-        for task in list(self._jobs.values()):
-            task.cancel()
-        for task in list(self._jobs.values()):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._jobs.clear()
+    async def spec(self, transfer_id: str) -> PushSpec | None:
+        t = await self._load(transfer_id)
+        return spec_of(t) if t is not None and t.state == T.STARTED else None
 
-    def _token(self, t: TransferProcess) -> str:
-        """An access token to the node's own public data plane for ``t``."""
+    async def token(self, transfer_id: str) -> str:
+        t = await self._load(transfer_id)
+        if t is None:
+            raise KarezError("no push transfer " + transfer_id)
         token, _ = self._tokens.issue(
             t.id, t.agreement_id, t.asset_id or "", t.counter_party_id, ttl_s=self._ttl_s
         )
         return token
 
-    async def _stream(self, t: TransferProcess, token: str) -> None:
-        """Rounds of :func:`stream_round` until the transfer leaves STARTED."""
-        source = stream_source(t, self._public_url, token)
-        if source is None:
-            await self._transfers.push_failed(
-                t.id,
-                "streaming needs a folder, a SqlTable with a keyColumn, or a file as its source",
-            )
-            return
-        assert t.push_address is not None
-        destination = destination_of(t.push_address)
-        cursor = dict(t.stream_cursor)
-        while True:
-            source = replace(source, token=self._token(t))  # a stream may outlive one token
-            try:
-                cursor, sent = await stream_round(self._http, source, destination, cursor)
-            except KarezError as exc:
-                if self._watch.ended(t.id) is None:
-                    await self._transfers.push_failed(t.id, f"stream failed: {exc.message}")
-                return
-            if not await self._transfers.stream_progress(t.id, cursor, sent):
-                return
-            if sent == 0:
-                await asyncio.sleep(self._poll_s)
+    async def done(self, transfer_id: str, byte_size: int, sha256: str | None) -> None:
+        await self._transfers.push_done(transfer_id, byte_size, sha256)
 
-    async def _run(self, transfer_id: str) -> None:
-        try:
-            await self._push(transfer_id)
-        finally:
-            self._finished(transfer_id)
+    async def failed(self, transfer_id: str, reason: str) -> None:
+        await self._transfers.push_failed(transfer_id, reason)
 
-    async def _push(self, transfer_id: str) -> None:
+    async def progress(self, transfer_id: str, cursor: Json, byte_size: int) -> bool:
+        return await self._transfers.stream_progress(transfer_id, cursor, byte_size)
+
+    async def started(self) -> list[str]:
+        """The push and stream transfers left STARTED (to run again after a restart)."""
         async with self._store.session() as s:
-            t = await s.get(TransferProcess, transfer_id)
-        if t is None or t.state != T.STARTED or not t.push_address:
-            return
-        token = self._token(t)
-        if t.transfer_type == STREAM:
-            await self._stream(t, token)
-            return
-        try:
-            result = await push(
-                self._http,
-                self._public_url,
-                token,
-                destination_of(t.push_address),
-                folder=is_folder(t.content_data_address),
-            )
-        except KarezError as exc:
-            cut = self._watch.ended(transfer_id)
-            if cut is not None:  # access ended (suspended, terminated, retired): not a failure
-                log.info("push of transfer %s stopped: %s", transfer_id, cut)
-                return
-            log.info("push of transfer %s failed: %s", transfer_id, exc.message)
-            await self._transfers.push_failed(transfer_id, f"push failed: {exc.message}")
-            return
-        except Exception:
-            log.exception("push of transfer %s failed", transfer_id)
-            await self._transfers.push_failed(transfer_id, "push failed: internal error")
-            return
-        log.info("push of transfer %s done: %d bytes", transfer_id, result.bytes)
-        await self._transfers.push_done(transfer_id, result.bytes, result.sha256)
+            transfers = await s.list(TransferProcess)
+        return [
+            t.id for t in transfers if t.role == PROVIDER and is_push(t) and t.state == T.STARTED
+        ]

@@ -17,18 +17,28 @@ from aiohttp import web
 from connector.api.body import json_response, read_json
 from connector.controlplane.transfers import DataAccess
 from connector.dataplane.address import text
-from connector.errors import KarezError
+from connector.dataplane.jobs import PushControl
+from connector.errors import Forbidden, KarezError
 
 SecretLookup = Callable[[str], Awaitable[str | None]]
 
 
-def build_control_app(access: DataAccess, secrets: SecretLookup, key: str) -> web.Application:
+def build_control_app(
+    access: DataAccess, secrets: SecretLookup, key: str, pushes: PushControl
+) -> web.Application:
     expected = f"Bearer {key}".encode()
 
-    async def transfer_access(request: web.Request) -> web.Response:
+    @web.middleware
+    async def authenticated(request: web.Request, handler):  # noqa: ANN001, ANN202
         given = request.headers.get("Authorization", "").encode()
         if not hmac.compare_digest(given, expected):
             return json_response({"reason": "unknown data plane"}, status=401)
+        try:
+            return await handler(request)
+        except KarezError as exc:
+            return json_response({"reason": exc.message}, status=exc.status)
+
+    async def transfer_access(request: web.Request) -> web.Response:
         query = request.query
         try:
             address = await access.data_address(
@@ -48,9 +58,6 @@ def build_control_app(access: DataAccess, secrets: SecretLookup, key: str) -> we
         return json_response({"dataAddress": address, "secrets": found})
 
     async def transfer_served(request: web.Request) -> web.Response:
-        given = request.headers.get("Authorization", "").encode()
-        if not hmac.compare_digest(given, expected):
-            return json_response({"reason": "unknown data plane"}, status=401)
         body = await read_json(request, 4096)
         size, sha = body.get("byteSize"), body.get("sha256")
         if not isinstance(size, int) or not isinstance(sha, str) or len(sha) != 64:
@@ -58,7 +65,43 @@ def build_control_app(access: DataAccess, secrets: SecretLookup, key: str) -> we
         await access.record_served(request.match_info["id"], size, sha)
         return web.Response(status=204)
 
-    app = web.Application()
-    app.router.add_get("/control/v1/transfers/{id}/access", transfer_access)
-    app.router.add_post("/control/v1/transfers/{id}/served", transfer_served)
+    async def push_spec(transfer_id: str) -> None:
+        if await pushes.spec(transfer_id) is None:
+            raise Forbidden(f"transfer {transfer_id} is no STARTED push of this control plane")
+
+    async def push_token(request: web.Request) -> web.Response:
+        transfer_id = request.match_info["id"]
+        await push_spec(transfer_id)
+        return json_response({"token": await pushes.token(transfer_id)})
+
+    async def pushed(request: web.Request) -> web.Response:
+        body = await read_json(request, 4096)
+        size, sha = body.get("byteSize"), body.get("sha256")
+        if not isinstance(size, int) or not (sha is None or isinstance(sha, str)):
+            return json_response({"reason": "byteSize (and sha256) expected"}, status=400)
+        await pushes.done(request.match_info["id"], size, sha)
+        return web.Response(status=204)
+
+    async def push_failed(request: web.Request) -> web.Response:
+        body = await read_json(request, 4096)
+        reason = body.get("reason") if isinstance(body, dict) else None
+        await pushes.failed(request.match_info["id"], str(reason or "push failed"))
+        return web.Response(status=204)
+
+    async def stream_progress(request: web.Request) -> web.Response:
+        body = await read_json(request, 256 * 1024)
+        cursor, size = body.get("cursor"), body.get("byteSize")
+        if not isinstance(cursor, dict) or not isinstance(size, int):
+            return json_response({"reason": "cursor and byteSize expected"}, status=400)
+        go_on = await pushes.progress(request.match_info["id"], cursor, size)
+        return json_response({"continue": go_on})
+
+    app = web.Application(middlewares=[authenticated])
+    base = "/control/v1/transfers/{id}"
+    app.router.add_get(base + "/access", transfer_access)
+    app.router.add_post(base + "/served", transfer_served)
+    app.router.add_post(base + "/token", push_token)
+    app.router.add_post(base + "/pushed", pushed)
+    app.router.add_post(base + "/push-failed", push_failed)
+    app.router.add_post(base + "/stream-progress", stream_progress)
     return app

@@ -5,7 +5,8 @@ data plane serves:
 
 - ``POST /transfers/{id}/start``: a transfer was started; answers the public endpoint
   consumers pull from (``{"endpoint": ...}``). Access itself is asked per request, so a start
-  signal that never arrived costs nothing.
+  signal that never arrived costs a pull nothing. With ``{"push": <spec>}`` the data plane
+  moves the data of a push or stream transfer (and reports to the control API).
 - ``POST /transfers/{id}/suspend`` and ``/terminate``: stop the transfer's downloads now
   (``{"stopped": n}``); the next request is refused by the control plane anyway.
 - ``GET /transfers/{id}``: ``{"activeDownloads": n}``.
@@ -15,20 +16,28 @@ data plane serves:
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from aiohttp import web
 
 from connector.api.body import json_response, read_json
 from connector.dataplane.access_watch import AccessWatch
 from connector.dataplane.remote import ControlPlane
-from connector.errors import KarezError
+from connector.errors import KarezError, ValidationFailure
 
 MAX_SIGNAL_BYTES = 64 * 1024
 
 
+#: ``(control plane id, transfer id, push spec JSON)``: run a push or stream here.
+PushStarter = Callable[[str, str, dict[str, Any]], None]
+
+
 def build_signaling_app(
-    planes: Mapping[str, ControlPlane], watch: AccessWatch, public_url: str
+    planes: Mapping[str, ControlPlane],
+    watch: AccessWatch,
+    public_url: str,
+    start_push: PushStarter | None = None,
 ) -> web.Application:
     keys = {f"Bearer {p.key}".encode(): p.id for p in planes.values()}
 
@@ -41,8 +50,10 @@ def build_signaling_app(
 
     @web.middleware
     async def authenticated(request: web.Request, handler):  # noqa: ANN001, ANN202
-        if caller(request) is None:
+        plane = caller(request)
+        if plane is None:
             return json_response({"reason": "unknown control plane"}, status=401)
+        request["plane"] = plane
         try:
             return await handler(request)
         except KarezError as exc:
@@ -54,6 +65,12 @@ def build_signaling_app(
         return str(reason) if reason else "signalled by the control plane"
 
     async def start(request: web.Request) -> web.Response:
+        body = await read_json(request, MAX_SIGNAL_BYTES, optional=True)
+        push = body.get("push") if isinstance(body, dict) else None
+        if push is not None:
+            if start_push is None or not isinstance(push, dict):
+                raise ValidationFailure("this data plane runs no pushes", path="push")
+            start_push(request["plane"], request.match_info["id"], push)
         return json_response({"endpoint": public_url, "state": "STARTED"})
 
     async def stop(request: web.Request) -> web.Response:

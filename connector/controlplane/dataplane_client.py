@@ -33,8 +33,10 @@ class DataPlaneClient:
             log.warning("data plane not reached for %s (%s)", path, type(exc).__name__)
             return None
 
-    async def start(self, transfer_id: str) -> None:
-        await self._post(f"/transfers/{transfer_id}/start")
+    async def start(self, transfer_id: str, push: dict[str, Any] | None = None) -> None:
+        """A started transfer; for a push or stream, ``push`` tells the data plane to move the
+        data (where to, and what the source is)."""
+        await self._post(f"/transfers/{transfer_id}/start", {"push": push} if push else None)
 
     async def stop(self, transfer_id: str, reason: str) -> None:
         action = "suspend" if "SUSPEND" in reason.upper() else "terminate"

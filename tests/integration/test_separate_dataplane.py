@@ -21,6 +21,7 @@ from connector.identity.keyring import KeyRing
 from connector.identity.keys import public_jwk
 from tests.integration.helpers import negotiate, provider_digest, publish, pull
 from tests.integration.test_access_ends import SlowDownload
+from tests.integration.test_push import push_transfer, receiver  # noqa: F401 - the fixture
 
 KAREZ = [sys.executable, "-m", "connector"]
 
@@ -174,3 +175,61 @@ async def test_two_control_planes_one_data_plane(split, http, tmp_path):
     )
     async with http.get(edrs["provider"][0]["endpoint"], headers={"Authorization": token}) as r:
         assert r.status == 403
+
+
+async def test_push_and_stream_run_in_the_data_plane(split, http, tmp_path, receiver):  # noqa: F811
+    provider, consumer = split.client(http, "provider"), split.client(http, "consumer")
+    sha = await publish(provider, tmp_path, "split-push", size=1024 * 1024)
+    n = await negotiate(consumer, split["provider"], "split-push")
+    destination = {
+        "type": "HttpData",
+        "baseUrl": receiver.url,
+        "authKey": "X-Sink-Key",
+        "authCode": receiver.token,
+    }
+    tid = await push_transfer(consumer, split["provider"], n["contractAgreementId"], destination)
+    t = await consumer.wait_state("transferprocesses", tid, {"COMPLETED", "TERMINATED"})
+    assert t["state"] == "COMPLETED", t.get("errorDetail")
+    assert hashlib.sha256(receiver.bodies["/ingest"]).hexdigest() == sha == t["karez:sha256"]
+    dp_log = (split.folder / "dataplane" / "dataplane.log").read_text()
+    assert "push of transfer" in dp_log and "done" in dp_log
+    assert "push of transfer" not in split["provider"].log.read_text()
+
+    # a stream of a folder, into the consumer's inbox, through the data plane
+    source = tmp_path / "split-stream"
+    source.mkdir()
+    (source / "a.csv").write_text("x\n1\n")
+    await provider.create_asset("split-stream", {"type": "File", "path": str(source)}, {})
+    await provider.create_policy("open-split-stream", [{"action": "use"}])
+    await provider.create_contract_definition(
+        "split-stream",
+        "open-split-stream",
+        "open-split-stream",
+        [
+            {
+                "operandLeft": "https://w3id.org/edc/v0.0.1/ns/id",
+                "operator": "=",
+                "operandRight": "split-stream",
+            }
+        ],
+    )
+    n = await negotiate(consumer, split["provider"], "split-stream")
+    inbox = tmp_path / "split-inbox"
+    body = {
+        "@context": EDC_CONTEXT,
+        "counterPartyAddress": split["provider"].protocol_url,
+        "contractId": n["contractAgreementId"],
+        "transferType": "HttpData-STREAM",
+        "dataDestination": {"type": "File", "folder": str(inbox)},
+    }
+    sid = (await consumer.call("POST", "/v3/transferprocesses", body))["@id"]
+    deadline = time.monotonic() + 10
+    while not (inbox / "a.csv").exists():
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.1)
+    (source / "b.csv").write_text("x\n2\n")
+    while not (inbox / "b.csv").exists():
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.1)
+    await consumer.call("POST", f"/v3/transferprocesses/{sid}/complete")
+    await consumer.wait_state("transferprocesses", sid, {"COMPLETED"})
