@@ -61,6 +61,7 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     edr_ttl_s: int = 600
     inbox_max_bytes: int = 100 * 1024**3  # the most one pushed body may write (bytes)
+    public_max_request_bytes: int = 10 * 1024**2  # request bodies through the public API
     # --- a separate data plane (``karez dataplane``); empty: the embedded one serves pulls
     dataplane_url: str = ""  # its signaling API, e.g. http://127.0.0.1:8190/signaling/v1
     dataplane_public_url: str = ""  # where consumers pull from it

@@ -45,6 +45,11 @@ class PayloadTooLarge(ValidationFailure):
     error_type = "PayloadTooLarge"
 
 
+class LengthRequired(ValidationFailure):
+    status = 411
+    error_type = "LengthRequired"
+
+
 class UnknownContext(ValidationFailure):
     """A JSON-LD ``@context`` that is neither bundled nor configured (never fetched)."""
 

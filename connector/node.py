@@ -231,6 +231,7 @@ class Node:
                 data=LocalData(self.access, self.secret),
                 http=self.http,
                 watch=self.watch,
+                max_request_bytes=st.public_max_request_bytes,
             ),
         )
         return root

@@ -20,7 +20,7 @@ from connector.dataplane import serve
 from connector.dataplane.access_watch import AccessWatch
 from connector.dataplane.tokens import AccessClaims, AccessTokenService
 from connector.domain import Json, TransferProcess
-from connector.errors import Forbidden, KarezError
+from connector.errors import Forbidden, KarezError, LengthRequired, PayloadTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -70,15 +70,33 @@ class LocalData:
             await self._access.record_served(claims.transfer_id, byte_size, sha256)
 
 
+#: Default largest request body a consumer may send through (to an HttpData backend).
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+
+
+def check_request_size(request: web.Request, limit: int) -> None:
+    """A request body must state its length, within ``limit`` (aiohttp then holds the sender
+    to it): 411 without a length, 413 beyond the limit."""
+    if not request.body_exists:
+        return
+    length = request.content_length
+    if length is None:
+        raise LengthRequired("a request body needs a Content-Length")
+    if length > limit:
+        raise PayloadTooLarge(f"a request body may have at most {limit} bytes")
+
+
 def build_public_app(
     *,
     tokens: TokenVerifier,
     data: DataSource,
     http: aiohttp.ClientSession,
     watch: AccessWatch,
+    max_request_bytes: int = MAX_REQUEST_BYTES,
 ) -> web.Application:
     async def pull(request: web.Request) -> web.StreamResponse:
         try:
+            check_request_size(request, max_request_bytes)
             claims = tokens.verify(request.headers.get("Authorization"))
             address, secrets = await data.resolve(claims)
 

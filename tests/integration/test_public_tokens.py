@@ -43,3 +43,22 @@ async def test_tokens_bound_to_agreement_asset_and_consumer(shared_dataspace, ht
     # a refresh token is not an access token
     refresh, _ = tokens.issue_refresh(tid, consumer_id)
     assert (await status_with(refresh))[0] == 401
+
+
+async def test_oversized_or_unsized_request_bodies_are_refused(shared_dataspace, http, tmp_path):
+    ds = shared_dataspace
+    provider, consumer = ds.client(http, "provider"), ds.client(http, "consumer")
+    await publish(provider, tmp_path, "sized", size=1000)
+    n = await negotiate(consumer, ds["provider"], "sized")
+    _, edr = await pull(consumer, ds["provider"], n["contractAgreementId"])
+    assert edr is not None
+    auth = {"Authorization": edr["authorization"]}
+    big = b"x" * (10 * 1024 * 1024 + 1)
+    async with http.post(edr["endpoint"], data=big, headers=auth) as r:
+        assert r.status == 413
+
+    async def chunked():
+        yield b"x" * 1000
+
+    async with http.post(edr["endpoint"], data=chunked(), headers=auth) as r:
+        assert r.status == 411
