@@ -298,6 +298,25 @@ def _toml_key(key: str) -> str:
     return key if key.replace("_", "").replace("-", "").isalnum() else _toml_value(key)
 
 
+def pop_tables(data: dict[str, Any]) -> tuple[list[TrustedPeer], list[TrustAnchor]]:
+    """Take the ``[[trusted]]`` and ``[[trust_anchors]]`` tables out of a parsed TOML file
+    (to write it again with :func:`dump_settings`)."""
+    trusted = [
+        TrustedPeer(
+            p["participant_id"],
+            p.get("keys", []),
+            p.get("protocol_url"),
+            p.get("name"),
+            dict(p.get("claims", {})),
+        )  # fmt: skip
+        for p in data.pop("trusted", [])
+    ]
+    anchors = [
+        TrustAnchor(a["issuer"], list(a["credential_types"])) for a in data.pop("trust_anchors", [])
+    ]
+    return trusted, anchors
+
+
 def dump_settings(
     values: dict[str, Any],
     trusted: list[TrustedPeer],

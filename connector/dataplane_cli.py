@@ -18,7 +18,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from connector.config import TrustAnchor, TrustedPeer, _toml_value, dump_settings, load_settings
+from connector.config import _toml_value, dump_settings, load_settings, pop_tables
 
 DATAPLANE_FILE = "dataplane.toml"
 
@@ -104,19 +104,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 def register(config: Path, **values: Any) -> None:
     """Set top-level fields of a node configuration, keeping its tables."""
     data = tomllib.loads(config.read_text(encoding="utf-8"))
-    trusted = [
-        TrustedPeer(
-            p["participant_id"],
-            p.get("keys", []),
-            p.get("protocol_url"),
-            p.get("name"),
-            p.get("claims", {}),
-        )  # fmt: skip
-        for p in data.pop("trusted", [])
-    ]
-    anchors = [
-        TrustAnchor(a["issuer"], a["credential_types"]) for a in data.pop("trust_anchors", [])
-    ]
+    trusted, anchors = pop_tables(data)
     data.update(values)
     config.write_text(dump_settings(data, trusted, anchors), encoding="utf-8")
     config.chmod(0o600)

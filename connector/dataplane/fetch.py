@@ -19,17 +19,9 @@ from urllib.parse import quote
 import aiohttp
 
 from connector.dataplane.files import LISTING_HEADER
-from connector.dataplane.folders import folder_segments
-from connector.dataplane.inbox import (
-    Written,
-    commit_target,
-    create_temp,
-    discard,
-    prepare_target,
-    safe_name,
-)
+from connector.dataplane.inbox import Written, incoming, safe_name
 from connector.dataplane.push import PUSH_CHUNK, PUSH_TIMEOUT
-from connector.errors import Forbidden, PeerError
+from connector.errors import PeerError
 
 log = logging.getLogger(__name__)
 
@@ -78,15 +70,10 @@ async def fetch_file(
 ) -> Written:
     """One file, resumed with Range after a broken connection; ``first`` is a response
     already open on ``url`` (read instead of asking again)."""
-    segments = folder_segments(relative)  # the provider's path obeys the same rules
-    if not segments:
-        raise Forbidden("a fetched file needs a name")
     loop = asyncio.get_running_loop()
-    dir_fd, tmp_name = await loop.run_in_executor(None, prepare_target, folder, segments)
-    fd = -1
-    try:
-        fd = await loop.run_in_executor(None, create_temp, dir_fd, tmp_name)
-        size = 0
+    size = 0
+    # the provider's path obeys the same rules as a consumer's request path
+    async with incoming(folder, relative) as (fd, segments):
         for attempt in range(1, ATTEMPTS + 1):
             size = os.fstat(fd).st_size  # what arrived before a break, too
             try:
@@ -106,16 +93,6 @@ async def fetch_file(
                 log.info("download of %s broke off at %d bytes; resuming", relative, size)
                 await asyncio.sleep(min(2.0, 0.2 * attempt))
         digest = await loop.run_in_executor(None, _hash_fd, fd)
-        os.close(fd)
-        fd = -1
-        await loop.run_in_executor(None, commit_target, dir_fd, tmp_name, segments[-1])
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        discard(dir_fd, tmp_name)
-        raise
-    finally:
-        os.close(dir_fd)
     return Written("/".join(segments), size, digest)
 
 

@@ -39,26 +39,20 @@ def safe_name(name: str) -> str:
     return cleaned[:200] or "data"
 
 
-async def write_into(
-    folder: str, relative: str, chunks: AsyncIterator[bytes], max_bytes: int | None = None
-) -> Written:
-    """Write ``chunks`` to ``folder/relative``; :class:`Forbidden` for a refused path."""
+@contextlib.asynccontextmanager
+async def incoming(folder: str, relative: str) -> AsyncIterator[tuple[int, list[str]]]:
+    """A temporary file beneath ``folder`` for ``relative``: yields ``(fd, segments)``; moved
+    into place (after ``fsync``) when the block ends, discarded if it raises.
+    :class:`Forbidden` for a refused path."""
     segments = folder_segments(relative)
     if not segments:
-        raise Forbidden("A pushed body needs a file name")
+        raise Forbidden("A received file needs a name")
     loop = asyncio.get_running_loop()
     dir_fd, tmp_name = await loop.run_in_executor(None, prepare_target, folder, segments)
-    digest = hashlib.sha256()
-    size = 0
     fd = -1
     try:
         fd = await loop.run_in_executor(None, create_temp, dir_fd, tmp_name)
-        async for chunk in chunks:
-            size += len(chunk)
-            if max_bytes is not None and size > max_bytes:
-                raise PayloadTooLarge(f"a pushed body may have at most {max_bytes} bytes")
-            digest.update(chunk)
-            await loop.run_in_executor(None, write_all, fd, chunk)
+        yield fd, segments
         await loop.run_in_executor(None, os.fsync, fd)
         os.close(fd)
         fd = -1
@@ -70,6 +64,22 @@ async def write_into(
         raise
     finally:
         os.close(dir_fd)
+
+
+async def write_into(
+    folder: str, relative: str, chunks: AsyncIterator[bytes], max_bytes: int | None = None
+) -> Written:
+    """Write ``chunks`` to ``folder/relative``; :class:`Forbidden` for a refused path."""
+    loop = asyncio.get_running_loop()
+    digest = hashlib.sha256()
+    size = 0
+    async with incoming(folder, relative) as (fd, segments):
+        async for chunk in chunks:
+            size += len(chunk)
+            if max_bytes is not None and size > max_bytes:
+                raise PayloadTooLarge(f"a pushed body may have at most {max_bytes} bytes")
+            digest.update(chunk)
+            await loop.run_in_executor(None, write_all, fd, chunk)
     return Written("/".join(segments), size, digest.hexdigest())
 
 

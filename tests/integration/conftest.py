@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 
 from connector.client import ManagementClient
-from connector.config import TrustAnchor, TrustedPeer, dump_settings
+from connector.config import dump_settings, pop_tables
 from connector.dataspace import (
     ca_file,
     init_dataspace,
@@ -138,9 +138,7 @@ class Dataspace:
         """
         config = self.nodes[node].config
         data = tomllib.loads(config.read_text(encoding="utf-8"))
-        anchors = [
-            TrustAnchor(a["issuer"], a["credential_types"]) for a in data.pop("trust_anchors", [])
-        ]
+        trusted, anchors = pop_tables(data)
         if self.identity == "dcp":
             for name, wanted in claims.items():
                 self._issue_claims(name, wanted)
@@ -152,16 +150,8 @@ class Dataspace:
                 }
                 for name, wanted in claims.items()
             }
-        trusted = [
-            TrustedPeer(
-                p["participant_id"],
-                p.get("keys", []),
-                p.get("protocol_url"),
-                p.get("name"),
-                claims.get(p.get("name"), p.get("claims", {})),
-            )
-            for p in data.pop("trusted", [])
-        ]
+        for peer in trusted:
+            peer.claims = claims.get(peer.name or "", peer.claims)
         config.write_text(dump_settings(data, trusted, anchors), encoding="utf-8")
 
     def _issue_claims(self, name: str, wanted: dict[str, Any]) -> None:

@@ -58,6 +58,24 @@ async def publish(
     return sha
 
 
+async def offer_openly(provider: ManagementClient, asset_id: str, address: dict) -> None:
+    """An asset with ``address`` under an open access and contract policy, offered alone."""
+    await provider.create_asset(asset_id, address, {"name": asset_id})
+    await provider.create_policy(f"open-{asset_id}", [{"action": "use"}])
+    await provider.create_contract_definition(
+        f"def-{asset_id}",
+        f"open-{asset_id}",
+        f"open-{asset_id}",
+        [
+            {
+                "operandLeft": "https://w3id.org/edc/v0.0.1/ns/id",
+                "operator": "=",
+                "operandRight": asset_id,
+            }
+        ],
+    )
+
+
 async def offer_for(consumer: ManagementClient, provider_node: Any, asset_id: str) -> dict:
     catalog = await consumer.catalog(provider_node.protocol_url, provider_node.id)
     return first_offer(catalog, asset_id)

@@ -12,29 +12,13 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from connector.client import EDC_CONTEXT, ManagementClient
+from connector.client import EDC_CONTEXT
 from tests.integration.helpers import download, negotiate, offer_for, pull
+from tests.integration.helpers import offer_openly as offer
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 
 OUTSIDE = b"provider-only: never shared"
-
-
-async def offer(provider: ManagementClient, asset_id: str, address: dict) -> None:
-    await provider.create_asset(asset_id, address, {"name": asset_id})
-    await provider.create_policy(f"open-{asset_id}", [{"action": "use"}])
-    await provider.create_contract_definition(
-        f"def-{asset_id}",
-        f"open-{asset_id}",
-        f"open-{asset_id}",
-        [
-            {
-                "operandLeft": "https://w3id.org/edc/v0.0.1/ns/id",
-                "operator": "=",
-                "operandRight": asset_id,
-            }
-        ],
-    )
 
 
 def make_database(path: Path) -> list[list[str]]:

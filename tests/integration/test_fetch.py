@@ -11,7 +11,14 @@ import time
 import pytest
 
 from connector.client import EDC_CONTEXT, ManagementError
-from tests.integration.helpers import make_file, negotiate, provider_digest, publish, pull
+from tests.integration.helpers import (
+    make_file,
+    negotiate,
+    offer_openly,
+    provider_digest,
+    publish,
+    pull,
+)
 
 
 async def wait_fetch(consumer, tid: str, timeout: float = 30.0) -> dict:
@@ -59,20 +66,7 @@ async def test_fetch_a_folder(shared_dataspace, http, tmp_path):
         "aksu.csv": make_file(source / "aksu.csv", 3000),
         "2026/korla.csv": make_file(source / "2026" / "korla.csv", 700_000),
     }
-    await provider.create_asset("fetch-folder", {"type": "File", "path": str(source)}, {})
-    await provider.create_policy("open-fetch-folder", [{"action": "use"}])
-    await provider.create_contract_definition(
-        "fetch-folder",
-        "open-fetch-folder",
-        "open-fetch-folder",
-        [
-            {
-                "operandLeft": "https://w3id.org/edc/v0.0.1/ns/id",
-                "operator": "=",
-                "operandRight": "fetch-folder",
-            }
-        ],
-    )
+    await offer_openly(provider, "fetch-folder", {"type": "File", "path": str(source)})
     n = await negotiate(consumer, ds["provider"], "fetch-folder")
     transfer, edr = await pull(consumer, ds["provider"], n["contractAgreementId"])
     assert edr is not None, transfer.get("errorDetail")

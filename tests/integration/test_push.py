@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 from connector.client import EDC_CONTEXT
-from tests.integration.helpers import make_file, negotiate, publish
+from tests.integration.helpers import make_file, negotiate, offer_openly, publish
 
 ENDED = {"COMPLETED", "TERMINATED"}
 
@@ -121,20 +121,7 @@ async def test_a_folder_is_pushed_file_by_file(shared_dataspace, http, tmp_path)
         "a.csv": make_file(source / "a.csv", 1000),
         "2026/b.csv": make_file(source / "2026" / "b.csv", 200_000),
     }
-    await provider.create_asset("harvest", {"type": "File", "path": str(source)}, {})
-    await provider.create_policy("open-harvest", [{"action": "use"}])
-    await provider.create_contract_definition(
-        "harvest",
-        "open-harvest",
-        "open-harvest",
-        [
-            {
-                "operandLeft": "https://w3id.org/edc/v0.0.1/ns/id",
-                "operator": "=",
-                "operandRight": "harvest",
-            }
-        ],
-    )
+    await offer_openly(provider, "harvest", {"type": "File", "path": str(source)})
     n = await negotiate(consumer, ds["provider"], "harvest")
     assert n["state"] == "FINALIZED", n.get("errorDetail")
     inbox = tmp_path / "received"

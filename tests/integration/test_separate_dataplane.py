@@ -19,7 +19,7 @@ from connector.dataplane.tokens import AccessTokenService
 from connector.dataspace import wait_healthy
 from connector.identity.keyring import KeyRing
 from connector.identity.keys import public_jwk
-from tests.integration.helpers import negotiate, provider_digest, publish, pull
+from tests.integration.helpers import negotiate, offer_openly, provider_digest, publish, pull
 from tests.integration.test_access_ends import SlowDownload
 from tests.integration.test_push import push_transfer, receiver  # noqa: F401 - the fixture
 
@@ -199,20 +199,7 @@ async def test_push_and_stream_run_in_the_data_plane(split, http, tmp_path, rece
     source = tmp_path / "split-stream"
     source.mkdir()
     (source / "a.csv").write_text("x\n1\n")
-    await provider.create_asset("split-stream", {"type": "File", "path": str(source)}, {})
-    await provider.create_policy("open-split-stream", [{"action": "use"}])
-    await provider.create_contract_definition(
-        "split-stream",
-        "open-split-stream",
-        "open-split-stream",
-        [
-            {
-                "operandLeft": "https://w3id.org/edc/v0.0.1/ns/id",
-                "operator": "=",
-                "operandRight": "split-stream",
-            }
-        ],
-    )
+    await offer_openly(provider, "split-stream", {"type": "File", "path": str(source)})
     n = await negotiate(consumer, split["provider"], "split-stream")
     inbox = tmp_path / "split-inbox"
     body = {

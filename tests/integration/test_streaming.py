@@ -10,27 +10,10 @@ import sqlite3
 import time
 
 from connector.client import EDC_CONTEXT
-from tests.integration.helpers import negotiate
+from tests.integration.helpers import negotiate, offer_openly
 from tests.integration.test_push import Receiver, receiver  # noqa: F401 - the fixture
 
 STREAM = "HttpData-STREAM"
-
-
-async def publish_open(provider, asset_id: str, data_address: dict) -> None:
-    await provider.create_asset(asset_id, data_address, {"name": asset_id})
-    await provider.create_policy(f"open-{asset_id}", [{"action": "use"}])
-    await provider.create_contract_definition(
-        f"def-{asset_id}",
-        f"open-{asset_id}",
-        f"open-{asset_id}",
-        [
-            {
-                "operandLeft": "https://w3id.org/edc/v0.0.1/ns/id",
-                "operator": "=",
-                "operandRight": asset_id,
-            }
-        ],
-    )
 
 
 async def start_stream(ds, http, asset_id: str, destination: dict) -> tuple[object, str]:
@@ -61,7 +44,7 @@ async def test_files_added_to_a_folder_keep_arriving(shared_dataspace, http, tmp
     source = tmp_path / "sensors"
     source.mkdir()
     (source / "day-1.csv").write_text("t,v\n1,2\n")
-    await publish_open(
+    await offer_openly(
         ds.client(http, "provider"), "sensors", {"type": "File", "path": str(source)}
     )
     inbox = tmp_path / "inbox"
@@ -100,7 +83,7 @@ async def test_rows_added_to_a_table_keep_arriving(shared_dataspace, http, tmp_p
         "keyColumn": "id",
         "format": "jsonl",
     }
-    await publish_open(provider, "readings", address)
+    await offer_openly(provider, "readings", address)
     destination = {
         "type": "HttpData",
         "baseUrl": receiver.url,
@@ -139,7 +122,7 @@ async def test_bytes_appended_to_a_file_keep_arriving(shared_dataspace, http, tm
     ds = shared_dataspace
     log = tmp_path / "weighbridge.log"
     log.write_bytes(b"08:00 truck 1 18.2t\n")
-    await publish_open(
+    await offer_openly(
         ds.client(http, "provider"), "weighbridge", {"type": "File", "path": str(log)}
     )
     inbox = tmp_path / "inbox"
