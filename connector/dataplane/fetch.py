@@ -52,6 +52,8 @@ async def fetch_into(
             listing = await resp.json(content_type=None)
     except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
         raise PeerError(f"the provider could not be read ({type(exc).__name__})") from None
+    if listing.get("truncated"):
+        raise PeerError("the provider's folder lists more files than one listing holds")
     paths = [str(f["path"]) for f in listing.get("files", []) if "path" in f]
     written = []
     for path in paths:

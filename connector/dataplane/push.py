@@ -111,6 +111,8 @@ async def _listing_entries(
     files = listing.get("files") if isinstance(listing, dict) else None
     if not isinstance(files, list):
         raise PushFailed("the source did not list a folder")
+    if listing.get("truncated"):
+        raise PushFailed(f"the folder lists more than {len(files)} files; share sub-folders")
     return [f for f in files if isinstance(f, dict) and "path" in f]
 
 
