@@ -122,3 +122,34 @@ def test_empty_asset_and_agreement_ids_are_carried(service):
     token, _ = service.issue("tp", "", "", "c")
     claims = service.verify(token)
     assert (claims.agreement_id, claims.asset_id) == ("", "")
+
+
+def test_issuer_tokens_verify_each_control_plane_with_its_own_key():
+    from connector.dataplane.tokens import AccessTokenService, IssuerTokens
+    from connector.errors import Unauthorized
+    from connector.identity.keys import generate_key, public_jwk
+
+    key_a, key_b = generate_key(), generate_key("ES256")
+    a = AccessTokenService(key_a, public_jwk(key_a), "did:web:a.example")
+    b = AccessTokenService(key_b, public_jwk(key_b), "did:web:b.example")
+    served = IssuerTokens(
+        {"did:web:a.example": public_jwk(key_a), "did:web:b.example": public_jwk(key_b)}
+    )
+    token, _ = a.issue("t1", "ag1", "asset", "did:web:c.example")
+    claims = served.verify(token)
+    assert claims.issuer == "did:web:a.example" and claims.transfer_id == "t1"
+    assert served.verify(b.issue("t2", "ag2", "x", "did:web:c.example")[0]).issuer.endswith(
+        "b.example"
+    )
+    # A's key signing a token that names B as issuer: refused
+    forged = AccessTokenService(key_a, public_jwk(key_a), "did:web:b.example")
+    with pytest.raises(Unauthorized):
+        served.verify(forged.issue("t2", "ag2", "x", "did:web:c.example")[0])
+    # an issuer the data plane does not serve
+    other_key = generate_key()
+    other = AccessTokenService(other_key, public_jwk(other_key), "did:web:z.example")
+    with pytest.raises(Unauthorized, match="does not serve"):
+        served.verify(other.issue("t3", "ag3", "x", "did:web:c.example")[0])
+    # a refresh token is not an access token
+    with pytest.raises(Unauthorized):
+        served.verify(a.issue_refresh("t1", "did:web:c.example")[0])
