@@ -18,6 +18,7 @@ from connector.identity.vc import (
     CERTIFICATION_TYPE,
     MEMBERSHIP_TYPE,
     VC_TYPE,
+    CredentialCache,
     KeyLookup,
     VerifiedCredential,
     parse_datetime,
@@ -85,6 +86,7 @@ async def verify_claims(
     now: datetime,
     *,
     leeway: timedelta = timedelta(0),
+    cache: CredentialCache | None = None,
 ) -> dict[str, Any]:
     """Verify every credential of ``holder_did`` and merge them into policy claims.
 
@@ -97,7 +99,7 @@ async def verify_claims(
     claims: dict[str, Any] = {"clusters": [], "certifications": [], "credentials": []}
     for position, token in enumerate(credential_jwts):
         credential = await _verify_one(
-            position, token, holder_did, anchors, key_lookup, status_check, now, leeway
+            position, token, holder_did, anchors, key_lookup, status_check, now, leeway, cache
         )
         _merge(claims, credential, now, position)
     return claims
@@ -112,10 +114,11 @@ async def _verify_one(
     status_check: StatusCheck | None,
     now: datetime,
     leeway: timedelta,
+    cache: CredentialCache | None = None,
 ) -> VerifiedCredential:
     label = f"credential {position}"
     try:
-        credential = verify_credential(token, key_lookup, now, leeway=leeway)
+        credential = verify_credential(token, key_lookup, now, leeway=leeway, cache=cache)
         if credential.id:
             label = f"credential {position} ({credential.id})"
         if credential.subject != holder_did:

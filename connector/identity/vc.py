@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -147,6 +148,43 @@ def issue_credential(
     return jose.sign(header, payload, jose.jose_key(issuer_key))
 
 
+@dataclass(frozen=True)
+class _Verified:
+    issuer: str
+    kid: str
+    key: Any  # the object the key lookup returned when the signature was checked
+    credential: VerifiedCredential
+    exp: Any
+
+
+class CredentialCache:
+    """Credentials whose signature was verified, by token (least recently used go first).
+
+    A hit skips only the signature check, and only while the issuer's key lookup still returns
+    the very key that checked it (a refetched DID document means checking again); validity
+    window and status are checked on every use.
+    """
+
+    def __init__(self, max_entries: int = 1024) -> None:
+        self._items: OrderedDict[str, _Verified] = OrderedDict()
+        self._max = max_entries
+
+    def get(self, token: str) -> _Verified | None:
+        item = self._items.get(token)
+        if item is not None:
+            self._items.move_to_end(token)
+        return item
+
+    def put(self, token: str, item: _Verified) -> None:
+        self._items[token] = item
+        self._items.move_to_end(token)
+        while len(self._items) > self._max:
+            self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 def verify_credential(
     token: str,
     key_lookup: KeyLookup,
@@ -154,28 +192,35 @@ def verify_credential(
     *,
     leeway: timedelta = timedelta(0),
     max_chars: int = MAX_VC_CHARS,
+    cache: CredentialCache | None = None,
 ) -> VerifiedCredential:
     """Check media type, signature and validity window; ``Unauthorized`` names what failed."""
-    header, payload = _decode(token, max_chars)
-    _check_media_type(header)
-    issuer = _issuer(payload)
-    kid = header.get("kid")
-    if not isinstance(kid, str) or not kid:
-        raise Unauthorized("malformed credential: missing 'kid'")
-    key = key_lookup(issuer, kid)
-    if key is None:
-        raise Unauthorized(f"unknown signing key for issuer {issuer}")
-    alg, verifier = _verifier(key)
-    if header["alg"] != alg:
-        raise Unauthorized("credential algorithm does not match the issuer's key")
-    jose.verify_signature(token, alg, verifier)
+    cached = cache.get(token) if cache is not None else None
+    if cached is not None and key_lookup(cached.issuer, cached.kid) is cached.key:
+        credential, exp = cached.credential, cached.exp
+    else:
+        header, payload = _decode(token, max_chars)
+        _check_media_type(header)
+        issuer = _issuer(payload)
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise Unauthorized("malformed credential: missing 'kid'")
+        key = key_lookup(issuer, kid)
+        if key is None:
+            raise Unauthorized(f"unknown signing key for issuer {issuer}")
+        alg, verifier = _verifier(key)
+        if header["alg"] != alg:
+            raise Unauthorized("credential algorithm does not match the issuer's key")
+        jose.verify_signature(token, alg, verifier)
+        credential = _parse_credential(payload, issuer)
+        exp = payload.get("exp")
+        if cache is not None:
+            cache.put(token, _Verified(issuer, kid, key, credential, exp))
 
-    credential = _parse_credential(payload, issuer)
     if credential.valid_from is not None and now + leeway < credential.valid_from:
         raise Unauthorized("credential not yet valid")
     if credential.valid_until is not None and now - leeway > credential.valid_until:
         raise Unauthorized("credential expired")
-    exp = payload.get("exp")
     if exp is not None and (
         not isinstance(exp, int | float) or now.timestamp() - leeway.total_seconds() > exp
     ):

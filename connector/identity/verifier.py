@@ -26,7 +26,7 @@ from connector.identity.replay import ReplayCache
 from connector.identity.status_list import CLOCK_LEEWAY
 from connector.identity.trust_anchors import MAX_CREDENTIALS, StatusCheck, TrustAnchors
 from connector.identity.trust_anchors import verify_claims as merge_claims
-from connector.identity.vc import VC_TYPE
+from connector.identity.vc import VC_TYPE, CredentialCache
 from connector.identity.wallet import parse_scope
 
 #: ``(url, headers, JSON body) -> (HTTP status, parsed JSON or None)``.
@@ -164,6 +164,8 @@ class DcpVerifier:
         ]
         self.clock = clock
         self.issuer_keys = issuer_keys or IssuerKeys(resolver)
+        #: signatures of credentials seen before (validity and status are checked each time)
+        self.credential_cache = CredentialCache()
 
     async def caller_token(self, audience_did: str, scopes: Iterable[str] | None = None) -> str:
         """Our ``Authorization`` value for a call to ``audience_did`` (default: the scopes we
@@ -248,4 +250,5 @@ class DcpVerifier:
             self.status_check,
             at,
             leeway=CLOCK_LEEWAY,
+            cache=self.credential_cache,
         )

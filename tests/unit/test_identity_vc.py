@@ -9,7 +9,7 @@ import pytest
 
 from connector.errors import Unauthorized, ValidationFailure
 from connector.identity import jose
-from connector.identity.keys import generate_key, public_jwk
+from connector.identity.keys import algorithm_of, generate_key, public_jwk
 from connector.identity.trust import TrustedParticipants
 from connector.identity.vc import (
     CERTIFICATION_TYPE,
@@ -232,3 +232,25 @@ def test_membership_subject_validation():
         membership_subject(HOLDER, " ", USCC, [], "jurisdiction:CN", "orgtype:ciio")
     with pytest.raises(ValidationFailure):
         membership_subject(HOLDER, "n", USCC, "cluster:coal", "jurisdiction:CN", "orgtype:ciio")
+
+
+def test_cache_skips_the_signature_only_while_the_same_key_checks_it(key):
+    from connector.identity.vc import CredentialCache
+
+    token = issue(key)
+    public = key.public_key()
+
+    def stable(issuer, kid):
+        return public if (issuer, kid) == (ISSUER, KID) else None
+
+    cache = CredentialCache()
+    first = verify_credential(token, stable, T0 + timedelta(days=1), cache=cache)
+    assert len(cache) == 1
+    assert verify_credential(token, stable, T0 + timedelta(days=2), cache=cache) == first
+    # validity is checked on every use, cached or not
+    with pytest.raises(Unauthorized, match="expired"):
+        verify_credential(token, stable, T0 + timedelta(days=400), cache=cache)
+    # a different key (a refetched or rotated issuer document): the signature is checked again
+    other = generate_key(algorithm_of(key)).public_key()
+    with pytest.raises(Unauthorized):
+        verify_credential(token, lambda i, k: other, T0 + timedelta(days=1), cache=cache)
