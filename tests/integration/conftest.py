@@ -183,9 +183,13 @@ class Dataspace:
         )
 
     def start(self, *names: str) -> None:
-        self.start_authority()
-        for name in names or list(self.nodes):
-            self.nodes[name].start()
+        try:
+            self.start_authority()
+            for name in names or list(self.nodes):
+                self.nodes[name].start()
+        except BaseException:
+            self.stop()  # a fixture that fails here never reaches its teardown
+            raise
 
     def stop(self) -> None:
         for node in self.nodes.values():
