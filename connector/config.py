@@ -67,6 +67,7 @@ class Settings:
     dataplane_public_url: str = ""  # where consumers pull from it
     dataplane_key: str = ""  # shared secret: signaling calls and its calls to the control API
     control_port: int = 8183  # the control API the data plane asks (only with dataplane_url)
+    dataplane_resignal_s: float = 15.0  # how often STARTED pushes lost by the data plane resume
     protocol_token_ttl_s: int = 60
     outbox_max_attempts: int = 8
     outbox_base_delay_ms: int = 200

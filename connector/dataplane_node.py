@@ -63,7 +63,9 @@ class DataPlaneNode:
 
         control.add_subapp(
             "/signaling/v1",
-            build_signaling_app(planes, self.watch, st.public_url, start_push),
+            build_signaling_app(
+                planes, self.watch, st.public_url, start_push, self.push_jobs.running
+            ),
         )
         tls = server_context(st)  # type: ignore[arg-type]
         for app, port in ((public, st.public_port), (control, st.signaling_port)):

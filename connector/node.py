@@ -67,6 +67,7 @@ class Node:
         self._runners: list[web.AppRunner] = []
         self._worker_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._resignal: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ wiring
     async def start(self) -> None:
@@ -141,6 +142,8 @@ class Node:
         self._worker_task = asyncio.create_task(self.worker.run())
         for transfer_id in await self.push_control.started():
             self._push_ready(transfer_id)  # pushes and streams left STARTED go on
+        if self.remote_dataplane is not None:
+            self._resignal = asyncio.create_task(self._resignal_pushes(st.dataplane_resignal_s))
         log.info(
             "karez node %s up: management %s, protocol %s, public %s",
             st.participant_id,
@@ -237,6 +240,10 @@ class Node:
         return root
 
     async def stop(self) -> None:
+        if self._resignal is not None:
+            self._resignal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._resignal
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, timeout=5)
@@ -305,6 +312,23 @@ class Node:
                 await self.remote_dataplane.start(transfer_id, spec.to_json())
 
         self._background(signal())
+
+    async def _resignal_pushes(self, interval_s: float) -> None:
+        """Every ``interval_s``: a STARTED push or stream the separate data plane is not
+        running (it restarted) is signalled again; the job goes on from the stream's cursor."""
+        assert self.remote_dataplane is not None
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                for transfer_id in await self.push_control.started():
+                    status = await self.remote_dataplane.status(transfer_id)
+                    if status is not None and not status.get("pushing"):
+                        log.info(
+                            "data plane runs no job for transfer %s: signalling again", transfer_id
+                        )
+                        self._push_ready(transfer_id)
+            except Exception:  # the next round tries again
+                log.exception("re-signalling pushes failed")
 
     def _background(self, coro: Any) -> None:
         task = asyncio.create_task(coro)

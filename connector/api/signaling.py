@@ -9,7 +9,8 @@ data plane serves:
   moves the data of a push or stream transfer (and reports to the control API).
 - ``POST /transfers/{id}/suspend`` and ``/terminate``: stop the transfer's downloads now
   (``{"stopped": n}``); the next request is refused by the control plane anyway.
-- ``GET /transfers/{id}``: ``{"activeDownloads": n}``.
+- ``GET /transfers/{id}``: ``{"activeDownloads": n, "pushing": bool}`` (a push or stream job
+  runs for it: a control plane signals STARTED pushes again that a restarted data plane lost).
 - ``GET /`` (status): ``{"state": "AVAILABLE", "publicUrl": ..., "controlPlanes": [...]}``.
 """
 
@@ -38,6 +39,7 @@ def build_signaling_app(
     watch: AccessWatch,
     public_url: str,
     start_push: PushStarter | None = None,
+    pushing: Callable[[str], bool] = lambda transfer_id: False,
 ) -> web.Application:
     keys = {f"Bearer {p.key}".encode(): p.id for p in planes.values()}
 
@@ -80,7 +82,10 @@ def build_signaling_app(
         return json_response({"stopped": stopped})
 
     async def status(request: web.Request) -> web.Response:
-        return json_response({"activeDownloads": watch.active(request.match_info["id"])})
+        transfer_id = request.match_info["id"]
+        return json_response(
+            {"activeDownloads": watch.active(transfer_id), "pushing": pushing(transfer_id)}
+        )
 
     async def node_status(request: web.Request) -> web.Response:
         return json_response(

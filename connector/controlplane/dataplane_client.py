@@ -42,10 +42,12 @@ class DataPlaneClient:
         action = "suspend" if "SUSPEND" in reason.upper() else "terminate"
         await self._post(f"/transfers/{transfer_id}/{action}", {"reason": reason})
 
-    async def status(self) -> dict[str, Any] | None:
+    async def status(self, transfer_id: str | None = None) -> dict[str, Any] | None:
+        """The data plane's status, or one transfer's (``activeDownloads``, ``pushing``)."""
+        path = f"/transfers/{transfer_id}" if transfer_id else "/"
         try:
             async with self._http.get(
-                self._url + "/", headers=self._headers, timeout=SIGNAL_TIMEOUT
+                self._url + path, headers=self._headers, timeout=SIGNAL_TIMEOUT
             ) as resp:
                 return await resp.json(content_type=None) if resp.status == 200 else None
         except (aiohttp.ClientError, TimeoutError, ValueError):

@@ -122,6 +122,11 @@ class PushJobs:
             return
         self._jobs[transfer_id] = asyncio.create_task(self._run(transfer_id))
 
+    def running(self, transfer_id: str) -> bool:
+        """Whether a job moves ``transfer_id``'s data now."""
+        job = self._jobs.get(transfer_id)
+        return job is not None and not job.done()
+
     def _finished(self, transfer_id: str) -> None:
         self._jobs.pop(transfer_id, None)
         if transfer_id in self._again:

@@ -30,7 +30,12 @@ KAREZ = [sys.executable, "-m", "connector"]
 def split(tmp_path_factory):
     from tests.integration.conftest import Dataspace
 
-    ds = Dataspace(tmp_path_factory.mktemp("split"), 3, ["provider", "consumer", "provider2"])
+    ds = Dataspace(
+        tmp_path_factory.mktemp("split"),
+        3,
+        ["provider", "consumer", "provider2"],
+        configure={"provider": {"dataplane_resignal_s": 0.5}},
+    )
     dp_dir = ds.folder / "dataplane"
     for control_plane in ("provider", "provider2"):  # one data plane serving two providers
         result = subprocess.run(
@@ -42,16 +47,21 @@ def split(tmp_path_factory):
     ds.start()
     config = tomllib.loads((dp_dir / "dataplane.toml").read_text())
     log = open(dp_dir / "dataplane.log", "ab")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [*KAREZ, "dataplane", "run", "--config", str(dp_dir / "dataplane.toml")],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    wait_healthy(f"http://127.0.0.1:{config['signaling_port']}/check/health", proc)
+
+    def start_dataplane() -> None:
+        ds.dp_proc = subprocess.Popen(
+            [*KAREZ, "dataplane", "run", "--config", str(dp_dir / "dataplane.toml")],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_healthy(f"http://127.0.0.1:{config['signaling_port']}/check/health", ds.dp_proc)
+
+    start_dataplane()
+    ds.start_dataplane = start_dataplane
     ds.dataplane = config
     yield ds
-    proc.terminate()
-    proc.wait(timeout=10)
+    ds.dp_proc.terminate()
+    ds.dp_proc.wait(timeout=10)
     log.close()
     ds.stop()
 
@@ -218,5 +228,40 @@ async def test_push_and_stream_run_in_the_data_plane(split, http, tmp_path, rece
     while not (inbox / "b.csv").exists():
         assert time.monotonic() < deadline
         await asyncio.sleep(0.1)
+    await consumer.call("POST", f"/v3/transferprocesses/{sid}/complete")
+    await consumer.wait_state("transferprocesses", sid, {"COMPLETED"})
+
+
+async def test_a_restarted_data_plane_gets_its_stream_back(split, http, tmp_path):
+    """The data plane is killed while it streams; once it runs again, the control plane signals
+    the STARTED stream again and files added meanwhile arrive."""
+    provider, consumer = split.client(http, "provider"), split.client(http, "consumer")
+    source = tmp_path / "restart-stream"
+    source.mkdir()
+    (source / "one.csv").write_text("x\n1\n")
+    await offer_openly(provider, "restart-stream", {"type": "File", "path": str(source)})
+    n = await negotiate(consumer, split["provider"], "restart-stream")
+    inbox = tmp_path / "restart-inbox"
+    body = {
+        "@context": EDC_CONTEXT,
+        "counterPartyAddress": split["provider"].protocol_url,
+        "contractId": n["contractAgreementId"],
+        "transferType": "HttpData-STREAM",
+        "dataDestination": {"type": "File", "folder": str(inbox)},
+    }
+    sid = (await consumer.call("POST", "/v3/transferprocesses", body))["@id"]
+
+    async def arrives(name: str) -> None:
+        deadline = time.monotonic() + 15
+        while not (inbox / name).exists():
+            assert time.monotonic() < deadline, f"{name} did not arrive"
+            await asyncio.sleep(0.1)
+
+    await arrives("one.csv")
+    split.dp_proc.kill()
+    split.dp_proc.wait()
+    (source / "two.csv").write_text("x\n2\n")
+    split.start_dataplane()
+    await arrives("two.csv")
     await consumer.call("POST", f"/v3/transferprocesses/{sid}/complete")
     await consumer.wait_state("transferprocesses", sid, {"COMPLETED"})
