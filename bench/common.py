@@ -10,6 +10,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
+from connector.config import set_config_values
 from connector.dataspace import (
     init_dataspace,
     start_authority_process,
@@ -72,9 +73,12 @@ def start_server_script(script: str, *args: str) -> tuple[int, str, subprocess.P
 class BenchDataspace:
     """Nodes (and, with DCP, the authority) as processes in a temporary folder."""
 
-    def __init__(self, count: int = 2, identity: str = "dcp") -> None:
+    def __init__(self, count: int = 2, identity: str = "dcp", settings: dict | None = None) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="karez-bench-"))
         self.description = init_dataspace(self.folder, count, identity=identity)
+        for node in self.description["nodes"]:  # extra settings for every node
+            if settings:
+                set_config_values(self.folder / node["config"], **settings)
         self.nodes = self.description["nodes"]
         self.procs = []
         self.authority = None

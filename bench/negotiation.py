@@ -55,9 +55,11 @@ async def run_concurrently(fn, concurrency: int, total: int) -> float:  # noqa: 
     return total / (time.perf_counter() - t0)
 
 
-async def main(count: int, identity: str) -> None:
-    print(f"protocol authentication: {identity}")
-    ds = BenchDataspace(2, identity)
+async def main(count: int, identity: str, claims_ttl_s: float) -> None:
+    reuse = f", claims reused for {claims_ttl_s:g} s" if claims_ttl_s else ""
+    print(f"protocol authentication: {identity}{reuse}")
+    settings = {"dcp_claims_ttl_s": claims_ttl_s} if claims_ttl_s else None
+    ds = BenchDataspace(2, identity, settings)
     baseline = Baseline()
     provider_info, consumer_info = ds.nodes
     finished: dict[str, asyncio.Future] = {}
@@ -144,5 +146,11 @@ if __name__ == "__main__":
     parser.add_argument(
         "--identity", choices=("dcp", "keys"), default="dcp", help="how nodes authenticate"
     )
+    parser.add_argument(
+        "--claims-ttl",
+        type=float,
+        default=0.0,
+        help="dcp_claims_ttl_s: reuse a peer's verified claims this long (default 0: never)",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.count, args.identity))
+    asyncio.run(main(args.count, args.identity, args.claims_ttl))

@@ -90,6 +90,9 @@ class Settings:
     did_http_hosts: list[str] = field(default_factory=lambda: ["127.0.0.1", "localhost", "[::1]"])
     did_cache_ttl_s: float = 300.0
     status_list_cache_ttl_s: float = 300.0
+    # reuse a peer's verified claims this long instead of querying its presentation on every
+    # request (0, the default: every request); revocation then takes up to this much longer
+    dcp_claims_ttl_s: float = 0.0
     # --- TLS -------------------------------------------------------------------------
     tls_cert_file: str = ""  # PEM certificate chain; with tls_key_file, every port serves HTTPS
     tls_key_file: str = ""
@@ -346,3 +349,13 @@ def dump_settings(
         if peer.claims:
             lines.append(f"claims = {_toml_value(peer.claims)}")
     return "\n".join(lines) + "\n"
+
+
+def set_config_values(path: str | Path, **values: Any) -> None:
+    """Set top-level fields of a node's TOML file, keeping its tables (and mode 0600)."""
+    file = Path(path)
+    data = tomllib.loads(file.read_text(encoding="utf-8"))
+    trusted, anchors = pop_tables(data)
+    data.update(values)
+    file.write_text(dump_settings(data, trusted, anchors), encoding="utf-8")
+    file.chmod(0o600)

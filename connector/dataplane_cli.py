@@ -18,7 +18,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from connector.config import _toml_value, dump_settings, load_settings, pop_tables
+from connector.config import _toml_value, load_settings, set_config_values
 
 DATAPLANE_FILE = "dataplane.toml"
 
@@ -88,7 +88,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     target.write_text("\n".join(lines) + "\n", encoding="utf-8")
     target.chmod(0o600)
     host = f"{scheme}://{cp.public_host}"
-    register(
+    set_config_values(
         cp_config,
         dataplane_url=f"{host}:{signaling_port}/signaling/v1",
         dataplane_public_url=f"{host}:{public_port}/public",
@@ -99,15 +99,6 @@ def cmd_init(args: argparse.Namespace) -> int:
     print(f"public API      {host}:{public_port}/public")
     print(f"signaling API   {host}:{signaling_port}/signaling/v1")
     return 0
-
-
-def register(config: Path, **values: Any) -> None:
-    """Set top-level fields of a node configuration, keeping its tables."""
-    data = tomllib.loads(config.read_text(encoding="utf-8"))
-    trusted, anchors = pop_tables(data)
-    data.update(values)
-    config.write_text(dump_settings(data, trusted, anchors), encoding="utf-8")
-    config.chmod(0o600)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

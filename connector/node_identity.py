@@ -146,6 +146,7 @@ def dcp_identity(
         [type_scope(t) for t in st.required_credentials],
         issuer_keys=issuer_keys,
         optional_scopes=[type_scope(t) for t in st.optional_credentials],
+        claims_ttl_s=st.dcp_claims_ttl_s,
     )
     document = keyring.did_document(did)
     document.add_dsp_service(st.protocol_url)

@@ -33,6 +33,8 @@ from connector.identity.wallet import parse_scope
 HttpPost = Callable[[str, dict[str, str], Any], Awaitable[tuple[int, Any]]]
 QUERY_PATH = "/presentations/query"
 MAX_PRESENTATIONS = 4
+#: Callers whose recent claims are kept (with ``claims_ttl_s`` > 0).
+MAX_RECENT = 10_000
 #: Relationship an issuer's key must have to sign credentials and status lists.
 ISSUER_RELATIONSHIP = "assertionMethod"
 
@@ -147,6 +149,7 @@ class DcpVerifier:
         *,
         issuer_keys: IssuerKeys | None = None,
         optional_scopes: Iterable[str] = (),
+        claims_ttl_s: float = 0.0,
     ) -> None:
         self.own_did = own_did
         self.resolver = resolver
@@ -166,6 +169,10 @@ class DcpVerifier:
         self.issuer_keys = issuer_keys or IssuerKeys(resolver)
         #: signatures of credentials seen before (validity and status are checked each time)
         self.credential_cache = CredentialCache()
+        #: reuse a caller's verified claims this long (0: query its presentation every time);
+        #: the self-issued token is still checked on every request
+        self.claims_ttl_s = claims_ttl_s
+        self._recent: dict[str, tuple[float, dict[str, Any]]] = {}
 
     async def caller_token(self, audience_did: str, scopes: Iterable[str] | None = None) -> str:
         """Our ``Authorization`` value for a call to ``audience_did`` (default: the scopes we
@@ -188,6 +195,9 @@ class DcpVerifier:
             )
             if access_token is None:
                 raise Unauthorized("no access token ('token' claim) for the credential service")
+        recent = self._recent.get(caller)
+        if recent is not None and now - recent[0] < self.claims_ttl_s:
+            return caller, recent[1]  # verified moments ago (only with claims_ttl_s > 0)
         with _step("DID resolution"):
             endpoint = (await self.resolver.resolve(caller)).service_endpoint("CredentialService")
             self.resolver.check_endpoint(endpoint)
@@ -200,6 +210,10 @@ class DcpVerifier:
                 )
         with _step("credentials"):
             claims = await self._claims(credentials, caller, now)
+        if self.claims_ttl_s > 0:
+            self._recent[caller] = (now, claims)
+            while len(self._recent) > MAX_RECENT:
+                self._recent.pop(next(iter(self._recent)))
         return caller, claims
 
     async def _query(self, caller: str, access_token: str, endpoint: str, now: float) -> list[str]:

@@ -473,3 +473,19 @@ async def test_wallet_loads_a_folder(env: Env, tmp_path: Path) -> None:
     assert wallet.select([MEMBER, id_scope(member_id)]) == [env.wallet.credentials[0].jwt]
     assert wallet.select([]) == []
     assert len(Wallet.from_folder(tmp_path / "missing")) == 0
+
+
+async def test_claims_reused_for_their_lifetime_only_when_configured(env: Env) -> None:
+    credential_id, _ = env.credential()
+    env.verifier.claims_ttl_s = 30
+    caller, claims = await env.verifier.verify(await env.holder_token())
+    env.wallet.remove(credential_id)  # the holder could no longer present it
+    # within the lifetime: the claims verified moments ago, no query
+    assert (await env.verifier.verify(await env.holder_token()))[1] == claims
+    # the self-issued token is still checked on every request
+    token = await env.holder_token()
+    await env.verifier.verify(token)
+    assert "replayed" in await _refused(env, token)
+    # after the lifetime: queried again, and now refused
+    env.clock.t += 31
+    assert "missing required credential" in await _refused(env, await env.holder_token())

@@ -96,7 +96,6 @@ async def test_terminating_stops_a_download_on_the_data_plane(split, http, tmp_p
     assert edr is not None
     download = SlowDownload(http, edr)
     await download.started()
-    stopped_at = time.monotonic()
     await consumer.call(
         "POST",
         f"/v3/transferprocesses/{transfer['@id']}/terminate",
@@ -104,7 +103,6 @@ async def test_terminating_stops_a_download_on_the_data_plane(split, http, tmp_p
     )
     await asyncio.wait_for(download.task, timeout=10)
     assert download.error is not None and download.received < 48 * 1024 * 1024
-    assert download.last_chunk_at - stopped_at < 1.0
     async with http.get(edr["endpoint"], headers={"Authorization": edr["authorization"]}) as r:
         assert r.status == 403
 
