@@ -66,6 +66,26 @@ def split(tmp_path_factory):
     ds.stop()
 
 
+async def stream_into_folder(consumer, ds, agreement_id: str, inbox) -> str:
+    """Start an HttpData-STREAM of the provider's asset into ``inbox``; the transfer's id."""
+    body = {
+        "@context": EDC_CONTEXT,
+        "counterPartyAddress": ds["provider"].protocol_url,
+        "contractId": agreement_id,
+        "transferType": "HttpData-STREAM",
+        "dataDestination": {"type": "File", "folder": str(inbox)},
+    }
+    return (await consumer.call("POST", "/v3/transferprocesses", body))["@id"]
+
+
+async def arrives(path, timeout_s: float = 15) -> None:
+    """Wait until ``path`` exists (a streamed file reached the consumer)."""
+    deadline = time.monotonic() + timeout_s
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path.name} did not arrive"
+        await asyncio.sleep(0.1)
+
+
 def provider_settings(ds):
     return load_settings(ds["provider"].config, env={})
 
@@ -210,22 +230,10 @@ async def test_push_and_stream_run_in_the_data_plane(split, http, tmp_path, rece
     await offer_openly(provider, "split-stream", {"type": "File", "path": str(source)})
     n = await negotiate(consumer, split["provider"], "split-stream")
     inbox = tmp_path / "split-inbox"
-    body = {
-        "@context": EDC_CONTEXT,
-        "counterPartyAddress": split["provider"].protocol_url,
-        "contractId": n["contractAgreementId"],
-        "transferType": "HttpData-STREAM",
-        "dataDestination": {"type": "File", "folder": str(inbox)},
-    }
-    sid = (await consumer.call("POST", "/v3/transferprocesses", body))["@id"]
-    deadline = time.monotonic() + 10
-    while not (inbox / "a.csv").exists():
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.1)
+    sid = await stream_into_folder(consumer, split, n["contractAgreementId"], inbox)
+    await arrives(inbox / "a.csv")
     (source / "b.csv").write_text("x\n2\n")
-    while not (inbox / "b.csv").exists():
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.1)
+    await arrives(inbox / "b.csv")
     await consumer.call("POST", f"/v3/transferprocesses/{sid}/complete")
     await consumer.wait_state("transferprocesses", sid, {"COMPLETED"})
 
@@ -240,26 +248,12 @@ async def test_a_restarted_data_plane_gets_its_stream_back(split, http, tmp_path
     await offer_openly(provider, "restart-stream", {"type": "File", "path": str(source)})
     n = await negotiate(consumer, split["provider"], "restart-stream")
     inbox = tmp_path / "restart-inbox"
-    body = {
-        "@context": EDC_CONTEXT,
-        "counterPartyAddress": split["provider"].protocol_url,
-        "contractId": n["contractAgreementId"],
-        "transferType": "HttpData-STREAM",
-        "dataDestination": {"type": "File", "folder": str(inbox)},
-    }
-    sid = (await consumer.call("POST", "/v3/transferprocesses", body))["@id"]
-
-    async def arrives(name: str) -> None:
-        deadline = time.monotonic() + 15
-        while not (inbox / name).exists():
-            assert time.monotonic() < deadline, f"{name} did not arrive"
-            await asyncio.sleep(0.1)
-
-    await arrives("one.csv")
+    sid = await stream_into_folder(consumer, split, n["contractAgreementId"], inbox)
+    await arrives(inbox / "one.csv")
     split.dp_proc.kill()
     split.dp_proc.wait()
     (source / "two.csv").write_text("x\n2\n")
     split.start_dataplane()
-    await arrives("two.csv")
+    await arrives(inbox / "two.csv")
     await consumer.call("POST", f"/v3/transferprocesses/{sid}/complete")
     await consumer.wait_state("transferprocesses", sid, {"COMPLETED"})
