@@ -31,6 +31,14 @@ async def wait_fetch(consumer, tid: str, timeout: float = 30.0) -> dict:
         await asyncio.sleep(0.1)
 
 
+async def fetch_into(consumer, tid: str, folder) -> dict:
+    """Ask the consumer to fetch a started pull into ``folder``; the transfer once it ended."""
+    await consumer.call(
+        "POST", f"/v3/edrs/{tid}/fetch", {"@context": EDC_CONTEXT, "folder": str(folder)}
+    )
+    return await wait_fetch(consumer, tid)
+
+
 def as_list(value):
     return value if isinstance(value, list) else [value]
 
@@ -43,12 +51,7 @@ async def test_fetch_a_file(shared_dataspace, http, tmp_path):
     transfer, edr = await pull(consumer, ds["provider"], n["contractAgreementId"])
     assert edr is not None, transfer.get("errorDetail")
     folder = tmp_path / "downloads"
-    await consumer.call(
-        "POST",
-        f"/v3/edrs/{transfer['@id']}/fetch",
-        {"@context": EDC_CONTEXT, "folder": str(folder)},
-    )
-    t = await wait_fetch(consumer, transfer["@id"])
+    t = await fetch_into(consumer, transfer["@id"], folder)
     assert t["karez:fetch"]["karez:state"] == "DONE", t["karez:fetch"]
     (entry,) = as_list(t["karez:received"])
     assert entry["karez:path"] == "fetch-file" and entry["karez:sha256"] == sha
@@ -71,12 +74,7 @@ async def test_fetch_a_folder(shared_dataspace, http, tmp_path):
     transfer, edr = await pull(consumer, ds["provider"], n["contractAgreementId"])
     assert edr is not None, transfer.get("errorDetail")
     folder = tmp_path / "into"
-    await consumer.call(
-        "POST",
-        f"/v3/edrs/{transfer['@id']}/fetch",
-        {"@context": EDC_CONTEXT, "folder": str(folder)},
-    )
-    t = await wait_fetch(consumer, transfer["@id"])
+    t = await fetch_into(consumer, transfer["@id"], folder)
     assert t["karez:fetch"]["karez:state"] == "DONE", t["karez:fetch"]
     got = {e["karez:path"]: e["karez:sha256"] for e in as_list(t["karez:received"])}
     assert got == shas
