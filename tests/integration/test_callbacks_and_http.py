@@ -128,6 +128,10 @@ async def test_http_data_asset_with_backend_secret(shared_dataspace, http, recei
     catalog_offer = await offer_for(c, ds["provider"], "http-asset")
     assert "s3cret" not in str(catalog_offer)
     n = await negotiate(c, ds["provider"], "http-asset")
+    for side in (p, c):  # neither copy of the agreement carries the backend credential
+        agreement = await side.call("GET", f"/v3/contractagreements/{n['contractAgreementId']}")
+        assert agreement["@id"] == n["contractAgreementId"]
+        assert "s3cret" not in str(agreement)
     tid = await c.transfer(ds["provider"].protocol_url, n["contractAgreementId"])
     await c.wait_state("transferprocesses", tid, "STARTED")
     edr = await c.call("GET", f"/v3/edrs/{tid}/dataaddress")
