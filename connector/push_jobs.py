@@ -87,7 +87,7 @@ class LocalPushControl:
         if t is None:
             raise KarezError("no push transfer " + transfer_id)
         token, _ = self._tokens.issue(
-            t.id, t.agreement_id, t.asset_id or "", t.counter_party_id, ttl_s=self._ttl_s
+            t.id, t.agreement_id, t.asset_id or "", t.counter_party_id, ttl_s=self._ttl_s, push=True
         )
         return token
 

@@ -34,6 +34,9 @@ class AccessClaims:
     issued_at: int
     expires_at: int
     issuer: str = ""  # the control plane that signed it
+    #: issued to the provider's own push job, which reports what it sent itself (so the data
+    #: plane neither hashes nor records what it serves to that reader)
+    push: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,10 +76,24 @@ class AccessTokenService:
         self._verifying_key = jose.jose_key(private_key.public_key())
 
     def issue(
-        self, transfer_id: str, agreement_id: str, asset_id: str, consumer_id: str, ttl_s: int = 300
+        self,
+        transfer_id: str,
+        agreement_id: str,
+        asset_id: str,
+        consumer_id: str,
+        ttl_s: int = 300,
+        *,
+        push: bool = False,
     ) -> tuple[str, int]:
-        """A short-lived access token for one transfer; returns ``(token, expires_at_ms)``."""
-        extra = {"transferId": transfer_id, "agreementId": agreement_id, "assetId": asset_id}
+        """A short-lived access token for one transfer; returns ``(token, expires_at_ms)``.
+        ``push``: for the provider's push job reading on the consumer's behalf."""
+        extra: dict[str, Any] = {
+            "transferId": transfer_id,
+            "agreementId": agreement_id,
+            "assetId": asset_id,
+        }
+        if push:
+            extra["karezPush"] = True
         return self._issue(ACCESS_TYP, "access", consumer_id, ttl_s, extra)
 
     def verify(self, header_value: str | None) -> AccessClaims:
@@ -110,7 +127,7 @@ class AccessTokenService:
         return jose.str_claim(claims, "transferId"), jose.str_claim(claims, "sub")
 
     def _issue(
-        self, typ: str, use: str, subject: str, ttl_s: int, extra: dict[str, str]
+        self, typ: str, use: str, subject: str, ttl_s: int, extra: Mapping[str, Any]
     ) -> tuple[str, int]:
         if ttl_s <= 0:
             raise ValueError("ttl_s must be positive")
@@ -212,6 +229,7 @@ def _access_claims(claims: dict[str, Any]) -> AccessClaims:
         issued_at=claims["iat"] * 1000,
         expires_at=claims["exp"] * 1000,
         issuer=jose.str_claim(claims, "iss"),
+        push=claims.get("karezPush") is True,
     )
 
 

@@ -14,7 +14,13 @@ import pytest
 from aiohttp import web
 
 from connector.client import EDC_CONTEXT
-from tests.integration.helpers import make_file, negotiate, offer_openly, publish
+from tests.integration.helpers import (
+    make_file,
+    negotiate,
+    offer_openly,
+    provider_digest,
+    publish,
+)
 
 ENDED = {"COMPLETED", "TERMINATED"}
 
@@ -134,6 +140,8 @@ async def test_a_folder_is_pushed_file_by_file(shared_dataspace, http, tmp_path)
         assert hashlib.sha256((inbox / path).read_bytes()).hexdigest() == sha
     manifest = "".join(sorted(f"{sha}  {path}\n" for path, sha in shas.items()))
     assert t["karez:sha256"] == hashlib.sha256(manifest.encode()).hexdigest()
+    # the provider keeps the manifest's digest (not that of the last file its job read)
+    assert await provider_digest(provider, n["contractAgreementId"]) == t["karez:sha256"]
 
 
 async def test_a_refusing_destination_terminates_the_push(

@@ -50,6 +50,14 @@ def test_access_round_trip(service):
     assert service.verify(token).token_id == claims.token_id
 
 
+def test_only_push_tokens_say_they_are_for_the_push_job(service):
+    consumer_token, _ = service.issue("tp-1", "agr-1", "asset-1", "did:web:consumer")
+    push_token, _ = service.issue("tp-1", "agr-1", "asset-1", "did:web:consumer", push=True)
+    assert service.verify(consumer_token).push is False
+    pushed = service.verify(push_token)
+    assert pushed.push is True and pushed.consumer_id == "did:web:consumer"
+
+
 def test_refresh_round_trip(service):
     token, expires_at = service.issue_refresh("tp-1", "did:web:consumer")
     claims = service.verify_refresh(token)
