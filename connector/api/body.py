@@ -33,6 +33,14 @@ async def read_json(request: web.Request, limit: int, *, optional: bool = False)
         raise ValidationFailure(f"malformed JSON: {exc}", path="body") from exc
 
 
+async def read_json_object(request: web.Request, limit: int) -> dict[str, Any]:
+    """The JSON body, which must be an object (``ValidationFailure`` otherwise)."""
+    body = await read_json(request, limit)
+    if not isinstance(body, dict):
+        raise ValidationFailure("the body must be a JSON object", path="body")
+    return body
+
+
 def json_response(
     data: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from connector.api.body import json_response, read_json
+from connector.api.body import json_response, read_json_object
 from connector.controlplane.transfers import DataAccess
 from connector.dataplane.address import text
 from connector.dataplane.jobs import PushControl
@@ -58,9 +58,9 @@ def build_control_app(
         return json_response({"dataAddress": address, "secrets": found})
 
     async def transfer_served(request: web.Request) -> web.Response:
-        body = await read_json(request, 4096)
+        body = await read_json_object(request, 4096)
         size, sha = body.get("byteSize"), body.get("sha256")
-        if not isinstance(size, int) or not isinstance(sha, str) or len(sha) != 64:
+        if not _is_size(size) or not isinstance(sha, str) or len(sha) != 64:
             return json_response({"reason": "byteSize and sha256 are required"}, status=400)
         await access.record_served(request.match_info["id"], size, sha)
         return web.Response(status=204)
@@ -75,23 +75,23 @@ def build_control_app(
         return json_response({"token": await pushes.token(transfer_id)})
 
     async def pushed(request: web.Request) -> web.Response:
-        body = await read_json(request, 4096)
+        body = await read_json_object(request, 4096)
         size, sha = body.get("byteSize"), body.get("sha256")
-        if not isinstance(size, int) or not (sha is None or isinstance(sha, str)):
+        if not _is_size(size) or not (sha is None or isinstance(sha, str)):
             return json_response({"reason": "byteSize (and sha256) expected"}, status=400)
         await pushes.done(request.match_info["id"], size, sha)
         return web.Response(status=204)
 
     async def push_failed(request: web.Request) -> web.Response:
-        body = await read_json(request, 4096)
-        reason = body.get("reason") if isinstance(body, dict) else None
+        body = await read_json_object(request, 4096)
+        reason = body.get("reason")
         await pushes.failed(request.match_info["id"], str(reason or "push failed"))
         return web.Response(status=204)
 
     async def stream_progress(request: web.Request) -> web.Response:
-        body = await read_json(request, 256 * 1024)
+        body = await read_json_object(request, 256 * 1024)
         cursor, size = body.get("cursor"), body.get("byteSize")
-        if not isinstance(cursor, dict) or not isinstance(size, int):
+        if not isinstance(cursor, dict) or not _is_size(size):
             return json_response({"reason": "cursor and byteSize expected"}, status=400)
         go_on = await pushes.progress(request.match_info["id"], cursor, size)
         return json_response({"continue": go_on})
@@ -105,3 +105,8 @@ def build_control_app(
     app.router.add_post(base + "/push-failed", push_failed)
     app.router.add_post(base + "/stream-progress", stream_progress)
     return app
+
+
+def _is_size(value: object) -> bool:
+    """A byte count: a whole number, not negative (and not a JSON boolean)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

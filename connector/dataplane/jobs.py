@@ -21,8 +21,8 @@ import aiohttp
 
 from connector.dataplane.access_watch import AccessWatch
 from connector.dataplane.push import Destination, push
-from connector.dataplane.stream import Source, stream_round
-from connector.errors import KarezError
+from connector.dataplane.stream import APPENDS, FOLDER, ROWS, Source, stream_round
+from connector.errors import KarezError, ValidationFailure
 from connector.protocol import messages as m
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,8 @@ STREAM_UNSUPPORTED = (
     "streaming needs a folder, a SqlTable with a keyColumn, or a file as its source"
 )
 Json = dict[str, Any]
+#: How a stream may read its source (see :mod:`connector.dataplane.stream`).
+STREAM_KINDS = (FOLDER, ROWS, APPENDS)
 
 
 @dataclass
@@ -56,14 +58,30 @@ class PushSpec:
 
     @classmethod
     def from_json(cls, transfer_id: str, body: Json) -> PushSpec:
+        """The spec a start signal carries; ``ValidationFailure`` naming the field if it is
+        malformed (so nothing is started)."""
+        transfer_type, address = body.get("transferType"), body.get("pushAddress")
+        stream, cursor = body.get("stream"), body.get("cursor") or {}
+        if not isinstance(transfer_type, str) or not transfer_type:
+            raise _bad("transferType", "a transfer type")
+        if not isinstance(address, dict):
+            raise _bad("pushAddress", "an object")
+        if not isinstance(cursor, dict):
+            raise _bad("cursor", "an object")
+        if stream is not None:
+            if not isinstance(stream, dict) or stream.get("kind") not in STREAM_KINDS:
+                raise _bad("stream", f"an object whose kind is one of {', '.join(STREAM_KINDS)}")
+            if not isinstance(stream.get("name"), str) or not all(
+                isinstance(stream.get(k, ""), str | None) for k in ("fmt", "keyColumn")
+            ):
+                raise _bad("stream", "an object with a name (and fmt, keyColumn as strings)")
         return cls(
-            transfer_id,
-            str(body["transferType"]),
-            dict(body["pushAddress"]),
-            bool(body.get("folder")),
-            body.get("stream"),
-            dict(body.get("cursor") or {}),
+            transfer_id, transfer_type, address, bool(body.get("folder")), stream, dict(cursor)
         )
+
+
+def _bad(field_name: str, expected: str) -> ValidationFailure:
+    return ValidationFailure(f"push.{field_name} must be {expected}", path=f"push.{field_name}")
 
 
 class PushControl(Protocol):

@@ -8,9 +8,11 @@ import json
 
 import pytest
 
+from connector.dataplane.jobs import STREAM_TYPE as STREAM
 from connector.dataplane.jobs import PushSpec, destination_of
 from connector.dataplane.push import PushFailed, manifest_sha256
 from connector.dataplane.stream import RowTracker
+from connector.errors import ValidationFailure
 from connector.protocol import messages as m
 
 HTTP = "https://w3id.org/idsa/v4.1/HTTP"
@@ -84,6 +86,22 @@ def test_push_spec_round_trip():
         cursor={"after": "5", "batch": 2},
     )
     assert PushSpec.from_json(spec.transfer_id, json.loads(json.dumps(spec.to_json()))) == spec
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"pushAddress": {}}, "push.transferType"),
+        ({"transferType": "HttpData-PUSH", "pushAddress": []}, "push.pushAddress"),
+        ({"transferType": "HttpData-PUSH", "pushAddress": {}, "cursor": 3}, "push.cursor"),
+        ({"transferType": STREAM, "pushAddress": {}, "stream": {"kind": "x"}}, "push.stream"),
+        ({"transferType": STREAM, "pushAddress": {}, "stream": {"kind": "rows"}}, "push.stream"),
+    ],
+)
+def test_a_malformed_push_spec_names_its_field(body, field):
+    with pytest.raises(ValidationFailure) as info:
+        PushSpec.from_json("urn:uuid:t", body)
+    assert info.value.path == field
 
 
 def test_manifest_digest_is_that_of_sorted_sha256sum_lines():
