@@ -168,6 +168,9 @@ class Node:
                     public_url=st.public_url,
                     transfer_types=SUPPORTED_TYPES,
                     remote_dataplane_url=st.dataplane_public_url or None,
+                    remote_dataplane_status=(
+                        self.remote_dataplane.status if self.remote_dataplane else None
+                    ),
                     base_path=st.management_path,
                     max_body=st.max_body_bytes,
                     entities=self.entities,

@@ -101,6 +101,8 @@ async def test_pull_through_the_separate_data_plane(split, http, tmp_path):
     listed = await provider.call("GET", "/v3/dataplanes")
     assert [d["@id"] for d in listed] == ["embedded", "separate"]
     assert listed[1]["url"] == edr["endpoint"]
+    assert listed[1]["state"] == "AVAILABLE"  # it answered the signaling status call
+    assert set(listed[1]["allowedTransferTypes"]) >= {"HttpData-PUSH", "HttpData-STREAM"}
     async with http.get(edr["endpoint"], headers={"Authorization": edr["authorization"]}) as r:
         assert r.status == 200
         assert hashlib.sha256(await r.read()).hexdigest() == sha
@@ -252,6 +254,8 @@ async def test_a_restarted_data_plane_gets_its_stream_back(split, http, tmp_path
     await arrives(inbox / "one.csv")
     split.dp_proc.kill()
     split.dp_proc.wait()
+    listed = await provider.call("GET", "/v3/dataplanes")
+    assert listed[1]["state"] == "UNAVAILABLE"  # the control plane asked; nobody answered
     (source / "two.csv").write_text("x\n2\n")
     split.start_dataplane()
     await arrives(inbox / "two.csv")

@@ -9,7 +9,7 @@ from connector.api.management.auth import ManagementAuth
 from connector.api.management.common import Body, auth_and_errors
 from connector.api.management.definitions import definition_routes
 from connector.api.management.fetch import fetch_routes
-from connector.api.management.node_info import node_info_routes
+from connector.api.management.node_info import StatusProbe, node_info_routes
 from connector.api.management.processes import process_routes
 from connector.api.management.retirements import retirement_routes
 
@@ -22,6 +22,7 @@ def build_management_root(
     public_url: str,
     transfer_types: tuple[str, ...],
     remote_dataplane_url: str | None = None,
+    remote_dataplane_status: StatusProbe | None = None,
     **services: object,
 ) -> web.Application:
     body = Body(max_body)
@@ -33,7 +34,9 @@ def build_management_root(
     api.add_routes(retirement_routes(retirements, body))  # type: ignore[arg-type]
     api.add_routes(fetch_routes(fetch_jobs, body))  # type: ignore[arg-type]
     api.add_routes(process_routes(entities=entities, body=body, **services))  # type: ignore[arg-type]
-    api.add_routes(node_info_routes(public_url, transfer_types, remote_dataplane_url))
+    api.add_routes(
+        node_info_routes(public_url, transfer_types, remote_dataplane_url, remote_dataplane_status)
+    )
 
     async def openapi(request: web.Request) -> web.Response:
         from connector.api.management.openapi import openapi_document
