@@ -192,6 +192,23 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
     return value
 
 
+#: Durations that may be 0 (meaning: off); every other ``*_s`` field must be more than 0.
+_MAY_BE_ZERO = ("dcp_claims_ttl_s",)
+
+
+def _check_durations(settings: Settings) -> None:
+    """Every ``*_s`` field is a number of seconds: positive, or 0 where 0 means off."""
+    for f in fields(Settings):
+        if not f.name.endswith("_s"):
+            continue
+        value = getattr(settings, f.name)
+        if f.name in _MAY_BE_ZERO:
+            if value < 0:
+                raise ValidationFailure(f"{f.name} must be at least 0 seconds", path=f.name)
+        elif value <= 0:
+            raise ValidationFailure(f"{f.name} must be more than 0 seconds", path=f.name)
+
+
 def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
     """Read the TOML file (if given) and apply ``KAREZ_*`` overrides."""
     env = dict(os.environ) if env is None else env
@@ -254,6 +271,7 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
         anchors.append(TrustAnchor(anchor["issuer"], types))
     kwargs["trust_anchors"] = anchors
     settings = Settings(**kwargs)
+    _check_durations(settings)
     _check_choice(settings.approval, ("auto", "manual"), "approval")
     _check_choice(settings.identity, ("dcp", "keys"), "identity")
     _check_choice(settings.management_auth, MANAGEMENT_AUTH_MODES, "management_auth")
